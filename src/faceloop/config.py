@@ -1,0 +1,127 @@
+"""Settings of a workspace, read from its `faceloop.toml`.
+
+One object holds every tunable so that no threshold is buried in code: the file written by
+`faceloop init` lists each one with a comment saying what it changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS_FILE = "faceloop.toml"
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    detector: str = "hog"
+    embedder: str = "torch"
+    min_face: int = 40
+    max_detect_pixels: int = 4_000_000
+    hog_threshold: float = 0.0
+    cnn_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    max_pixels: int = 50_000_000
+    max_file_mb: int = 200
+    near_copy_bits: int = 6
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    detect: DetectSettings = field(default_factory=DetectSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
+    database_url: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        """Read a settings file; keys left out keep their defaults."""
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path}: cannot read the settings file ({exc})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from exc
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "settings") -> Settings:
+        sections = {"detect": DetectSettings, "import": ImportSettings}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key == "database_url":
+                values["database_url"] = _checked(source, key, value, "")
+            elif key in sections:
+                if not isinstance(value, dict):
+                    raise SettingsError(f"{source}: [{key}] must be a table")
+                name = "imports" if key == "import" else key
+                values[name] = _section(sections[key], value, f"{source} [{key}]")
+            else:
+                raise SettingsError(f"{source}: unknown setting '{key}'")
+        return cls(**values)
+
+
+def _section(kind: type, raw: dict[str, Any], source: str) -> Any:
+    defaults = kind()
+    known = {f.name for f in dataclasses.fields(kind)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise SettingsError(f"{source}: unknown setting '{key}'")
+        values[key] = _checked(source, key, value, getattr(defaults, key))
+    return kind(**values)
+
+
+def _checked(source: str, key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not type(default):
+        raise SettingsError(
+            f"{source}: '{key}' must be {type(default).__name__}, not {type(value).__name__}"
+        )
+    return value
+
+
+TEMPLATE = """\
+# faceloop workspace settings. Every key is optional: delete one to get its default back.
+
+# Where the database lives. Empty: the SQLite file faceloop.db in this folder.
+# For a shared server: "postgresql+psycopg://user:password@host/dbname".
+database_url = ""
+
+[detect]
+# "hog" is fast on a CPU; "cnn" (dlib's MMOD detector) finds more turned and small faces
+# but takes about a second per photo.
+detector = "hog"
+# "torch" runs dlib's face-recognition network with PyTorch (same vectors, faster);
+# "dlib" runs it with dlib itself.
+embedder = "torch"
+# Smallest face, in pixels, the detector should find; photos are upsampled to reach it.
+min_face = 40
+# Upsampling stops at this many pixels, so huge photos do not exhaust memory.
+max_detect_pixels = 4000000
+# Detection score thresholds: higher keeps fewer, surer faces; negative finds more.
+hog_threshold = 0.0
+cnn_threshold = 0.0
+
+[import]
+# Photos larger than this many pixels are refused as possible decompression bombs.
+max_pixels = 50000000
+# Files larger than this are refused.
+max_file_mb = 200
+# Two photos whose perceptual hashes differ in at most this many of 64 bits are the same
+# photo re-posted (resized or re-compressed): the later one is linked to the first.
+near_copy_bits = 6
+# Worker processes for detection and embedding; 0 uses every core.
+workers = 0
+"""

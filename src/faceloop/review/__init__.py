@@ -1,0 +1,1 @@
+"""Queues and the rules that turn human decisions into labels."""

@@ -1,0 +1,58 @@
+"""Face models behind small interfaces, and the pipeline that composes them."""
+
+from __future__ import annotations
+
+from faceloop.config import DetectSettings
+from faceloop.vision.base import Box, Detection, Detector, Embedder
+from faceloop.vision.pipeline import FacePipeline, FoundFace
+
+DETECTORS = ("hog", "cnn")
+EMBEDDERS = ("torch", "dlib")
+
+
+def make_detector(settings: DetectSettings) -> Detector:
+    from faceloop.vision.dlib_backend import CnnDetector, HogDetector
+
+    if settings.detector == "hog":
+        return HogDetector(settings.hog_threshold)
+    if settings.detector == "cnn":
+        return CnnDetector(settings.cnn_threshold)
+    raise ValueError(f"unknown detector {settings.detector!r}; choose one of {DETECTORS}")
+
+
+def make_embedder(name: str = "torch", threads: int | None = None) -> Embedder:
+    if name == "torch":
+        from faceloop.vision.torch_embedder import TorchEmbedder
+
+        return TorchEmbedder(threads)
+    if name == "dlib":
+        from faceloop.vision.dlib_backend import DlibEmbedder
+
+        return DlibEmbedder()
+    raise ValueError(f"unknown embedder {name!r}; choose one of {EMBEDDERS}")
+
+
+def build_pipeline(
+    settings: DetectSettings | None = None, threads: int | None = None
+) -> FacePipeline:
+    from faceloop.vision.dlib_backend import FivePointLandmarker
+
+    settings = settings or DetectSettings()
+    return FacePipeline(
+        make_detector(settings),
+        FivePointLandmarker(),
+        make_embedder(settings.embedder, threads),
+        min_face=settings.min_face,
+        max_detect_pixels=settings.max_detect_pixels,
+    )
+
+
+__all__ = [
+    "Box",
+    "Detection",
+    "FacePipeline",
+    "FoundFace",
+    "build_pipeline",
+    "make_detector",
+    "make_embedder",
+]
