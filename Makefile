@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 WORKSPACE ?= workspace
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint bench-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,10 +15,21 @@ run: $(STAMP)
 	test -f $(WORKSPACE)/faceloop.toml || $(VENV)/bin/faceloop init $(WORKSPACE)
 	$(VENV)/bin/faceloop --workspace $(WORKSPACE) status
 
-test: $(STAMP)
+# Debian's chromium, for the browser tests (Playwright drives it; it downloads nothing).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# The benchmarks compare against face_recognition, installed without its source-only dlib.
+bench-deps: $(STAMP)
+	$(PY) -m pip install --quiet --no-deps face-recognition==1.3.0
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -27,6 +27,7 @@ class DetectSettings:
     max_detect_pixels: int = 4_000_000
     hog_threshold: float = 0.0
     cnn_threshold: float = 0.0
+    cnn_max_pixels: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ max_detect_pixels = 4000000
 # Detection score thresholds: higher keeps fewer, surer faces; negative finds more.
 hog_threshold = 0.0
 cnn_threshold = 0.0
+# The CNN detector costs about 5 s per megapixel on a CPU: its own, smaller budget.
+cnn_max_pixels = 1000000
 
 [import]
 # Photos larger than this many pixels are refused as possible decompression bombs.

@@ -47,7 +47,7 @@ from faceloop.db.models import (
 from faceloop.people import find_or_create_person
 from faceloop.review.decisions import PERSON, decide
 from faceloop.scan import PhotoFile, Problem, os_reason, scan
-from faceloop.vision import build_pipeline
+from faceloop.vision import shared_pipeline
 from faceloop.workspace import Workspace
 
 MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
@@ -158,7 +158,7 @@ class _ImportRun:
         return self.summary
 
     def _run_in_process(self, files: Iterator[PhotoFile | Problem]) -> None:
-        pipeline = build_pipeline(self.ws.settings.detect)
+        pipeline = shared_pipeline(self.ws.settings.detect)
         max_pixels = self.ws.settings.imports.max_pixels
         for item in self._items(files):
             self._finish(item, analyse(item.data, pipeline, max_pixels))
@@ -181,7 +181,7 @@ class _ImportRun:
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
         context = get_context("forkserver")
-        context.set_forkserver_preload(["faceloop.analyse"])
+        context.set_forkserver_preload(["faceloop.analyse", "faceloop.vision.preload"])
         settings = self.ws.settings
         return ProcessPoolExecutor(
             workers,

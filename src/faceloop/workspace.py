@@ -5,6 +5,7 @@ Opening one migrates its database in place, so a workspace made by an older face
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,15 +108,28 @@ def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
     url = settings.database_url or f"sqlite:///{root / DATABASE_FILE}"
     engine = connect(url)
     try:
-        upgrade(engine)
+        with _file_lock(root / "locks" / "migrate.lock"):
+            upgrade(engine)
         sessions = session_factory(engine)
         _ensure_owner(sessions)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise WorkspaceError(f"the database of {root} cannot be used: {exc}") from exc
+    except OSError as exc:
+        engine.dispose()
+        raise WorkspaceError(f"the workspace {root} cannot be used: {exc}") from exc
     for name in ("blobs", "models", "reports", "locks"):
         (root / name).mkdir(exist_ok=True)
     return Workspace(root, settings, engine, sessions, BlobStore(root / "blobs"))
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Two processes opening a new workspace at once must not both create its tables."""
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _ensure_owner(sessions: sessionmaker[Session]) -> None:

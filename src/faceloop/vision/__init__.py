@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from faceloop.config import DetectSettings
 from faceloop.vision.base import Box, Detection, Detector, Embedder
 from faceloop.vision.pipeline import FacePipeline, FoundFace
@@ -38,13 +40,20 @@ def build_pipeline(
     from faceloop.vision.dlib_backend import FivePointLandmarker
 
     settings = settings or DetectSettings()
+    budget = settings.cnn_max_pixels if settings.detector == "cnn" else settings.max_detect_pixels
     return FacePipeline(
         make_detector(settings),
         FivePointLandmarker(),
         make_embedder(settings.embedder, threads),
         min_face=settings.min_face,
-        max_detect_pixels=settings.max_detect_pixels,
+        max_detect_pixels=budget,
     )
+
+
+@cache
+def shared_pipeline(settings: DetectSettings | None = None) -> FacePipeline:
+    """One pipeline per process and settings: the models take a second or two to load."""
+    return build_pipeline(settings)
 
 
 __all__ = [
@@ -55,4 +64,5 @@ __all__ = [
     "build_pipeline",
     "make_detector",
     "make_embedder",
+    "shared_pipeline",
 ]

@@ -3,6 +3,8 @@ landmarker, chip alignment and dlib's own ResNet embedder."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import dlib
 import numpy as np
 
@@ -18,6 +20,12 @@ def _box(rect: dlib.rectangle) -> Box:
     return Box(rect.left(), rect.top(), rect.right(), rect.bottom())
 
 
+@cache
+def frontal_detector() -> dlib.fhog_object_detector:
+    """dlib takes over a second to build this detector: once per process (or fork server)."""
+    return dlib.get_frontal_face_detector()
+
+
 class HogDetector:
     """dlib's HOG + linear SVM frontal detector. Fast; its 80 px window misses smaller faces
     unless the photo is upsampled, and its score is kept because it also fires on badges."""
@@ -27,7 +35,7 @@ class HogDetector:
 
     def __init__(self, threshold: float = 0.0) -> None:
         self.threshold = threshold
-        self._detector = dlib.get_frontal_face_detector()
+        self._detector = frontal_detector()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         rects, scores, _ = self._detector.run(rgb, 0, self.threshold)

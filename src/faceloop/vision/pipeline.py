@@ -18,6 +18,7 @@ from faceloop.vision.base import (
     CROP_PADDING,
     CROP_SIZE,
     Box,
+    Detection,
     Detector,
     Embedder,
     Landmarker,
@@ -57,20 +58,22 @@ class FacePipeline:
         budget = math.sqrt(self.max_detect_pixels / (width * height))
         return min(wanted, budget)
 
-    def find_faces(self, image: Image.Image) -> list[FoundFace]:
-        rgb = np.asarray(image)
+    def detect(self, image: Image.Image) -> list[Detection]:
+        """Boxes in the photo's own coordinates, however much it was scaled for the detector."""
         scale = self.detection_scale(image.width, image.height)
         if abs(scale - 1.0) < 0.01:
-            scaled = rgb
+            scaled = np.asarray(image)
         else:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             scaled = np.asarray(image.resize(size, Image.Resampling.BILINEAR))
-        detections = self.detector.detect(scaled)
-        boxes = [
-            (d.box.scaled(1 / scale).clipped(image.width, image.height), d.score)
-            for d in detections
+        return [
+            Detection(d.box.scaled(1 / scale).clipped(image.width, image.height), d.score)
+            for d in self.detector.detect(scaled)
         ]
-        return self._describe(rgb, boxes)
+
+    def find_faces(self, image: Image.Image) -> list[FoundFace]:
+        rgb = np.asarray(image)
+        return self._describe(rgb, [(d.box, d.score) for d in self.detect(image)])
 
     def describe(self, image: Image.Image, box: Box, score: float = 0.0) -> FoundFace:
         """Landmarks, chip and embedding for a box a person drew around a missed face."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,20 @@ def cache_dir() -> Path:
     return Path(base) / "faceloop"
 
 
+@cache
+def shared_resnet() -> torch.nn.Module:
+    """The network is read-only at inference: one copy per process, inherited by forked
+    workers."""
+    return load_resnet(model_files.model_path(model_files.RESNET), cache_dir())
+
+
 class TorchEmbedder:
     name = "dlib-resnet-torch"
 
     def __init__(self, threads: int | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self._model = load_resnet(model_files.model_path(model_files.RESNET), cache_dir())
+        self._model = shared_resnet()
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:

@@ -1,0 +1,45 @@
+"""Shared fixtures: real photos from ../shared/data, fresh workspaces, generated images."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceloop.workspace import Workspace, init_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"
+)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    ws = init_workspace(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    from faceloop.vision import build_pipeline
+
+    return build_pipeline()
+
+
+def jpeg_bytes(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def noise_image(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
+    """A photo-like image with no face in it."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
