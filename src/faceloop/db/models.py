@@ -191,3 +191,121 @@ class BlobJournal(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Tag(Base):
+    """A group or tag a person belongs to (an idol's group, say)."""
+
+    __tablename__ = "tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class PersonTag(Base):
+    __tablename__ = "person_tag"
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PersonEvent(Base):
+    """Append-only history of what was done to a person: rename, aliases, tags, merge, hide.
+
+    Like decisions, each is undoable by a later event that names it in `undoes_id`.
+    """
+
+    __tablename__ = "person_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("person_event.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Job(Base):
+    """Background work (imports, training, clustering, exports) with live progress."""
+
+    __tablename__ = "job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Model(Base):
+    """A trained classifier: its classes (person ids, 0 = other), figures and parent."""
+
+    __tablename__ = "model"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    classes: Mapped[list] = mapped_column(JSON)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    threshold: Mapped[float] = mapped_column(Float, default=0.0)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model.id"))
+    file: Mapped[str] = mapped_column(Text)
+    last_decision_id: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Prediction(Base):
+    """A model's top-k guesses for an unlabelled face. Machine output: replaced freely."""
+
+    __tablename__ = "prediction"
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("model.id", ondelete="CASCADE"), primary_key=True
+    )
+    face_id: Mapped[int] = mapped_column(
+        ForeignKey("face.id", ondelete="CASCADE"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    score: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        Index("ix_prediction_person_score", "model_id", "person_id", "rank", "score"),
+        Index("ix_prediction_face", "face_id"),
+    )
+
+
+class FaceGroup(Base):
+    """Unlabelled faces that look like one person, offered for labelling in one action."""
+
+    __tablename__ = "face_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    suggested_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    suggested_distance: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FaceGroupMember(Base):
+    __tablename__ = "face_group_member"
+    face_id: Mapped[int] = mapped_column(
+        ForeignKey("face.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("face_group.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ForgottenPerson(Base):
+    """A person removed on request, who must not be collected or labelled again."""
+
+    __tablename__ = "forgotten_person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    forgotten_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
