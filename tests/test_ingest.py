@@ -340,3 +340,16 @@ def test_recovery_deletes_only_unreferenced_blobs(workspace: Workspace) -> None:
     assert not workspace.blobs.exists(orphan)
     assert not (tmp / ".tmp-half-written").exists()
     assert count(workspace, BlobJournal.key) == 0
+
+
+@needs_data
+def test_different_photos_with_similar_layout_are_not_near_copies(workspace: Workspace) -> None:
+    """Pairs whose perceptual hashes differ in at most 6 bits, of different people."""
+    pairs = [
+        ("Mahathir_Mohamad/Mahathir_Mohamad_0001.jpg", "David_Beckham/David_Beckham_0002.jpg"),
+        ("Martha_Bowen/Martha_Bowen_0002.jpg", "Gabrielle_Rose/Gabrielle_Rose_0001.jpg"),
+        ("Tony_Blair/Tony_Blair_0037.jpg", "Colin_Powell/Colin_Powell_0230.jpg"),
+    ]
+    summary = import_photos(workspace, [LFW / p for pair in pairs for p in pair], workers=1)
+    assert summary.near_copies == 0
+    assert summary.imported == 6

@@ -10,12 +10,12 @@ import io
 import os
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 from PIL import Image
 
 from faceloop.config import DetectSettings
 from faceloop.decode import UnreadableImage, decode
+from faceloop.near_copies import phash, signature
 from faceloop.vision import build_pipeline
 from faceloop.vision.pipeline import FacePipeline, FoundFace
 
@@ -38,18 +38,13 @@ class AnalysedPhoto:
     height: int
     format: str
     phash: int
+    signature: bytes
     faces: list[AnalysedFace]
 
 
 @dataclass(frozen=True)
 class Unreadable:
     reason: str
-
-
-def phash(image: Image.Image) -> int:
-    """A 64-bit perceptual hash as a signed integer, the range SQL integers hold."""
-    value = int(str(imagehash.phash(image)), 16)
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def jpeg(pixels: np.ndarray) -> bytes:
@@ -77,7 +72,9 @@ def analyse(data: bytes, pipeline: FacePipeline, max_pixels: int) -> AnalysedPho
         return Unreadable(str(exc))
     image = decoded.image
     faces = [to_analysed(face) for face in pipeline.find_faces(image)]
-    return AnalysedPhoto(image.width, image.height, decoded.format, phash(image), faces)
+    return AnalysedPhoto(
+        image.width, image.height, decoded.format, phash(image), signature(image), faces
+    )
 
 
 _worker_pipeline: FacePipeline | None = None

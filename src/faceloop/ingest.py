@@ -44,6 +44,8 @@ from faceloop.db.models import (
     ImageOrigin,
     Source,
 )
+from faceloop.decode import UnreadableImage, decode
+from faceloop.near_copies import NearCopyIndex, same_photo, signature
 from faceloop.people import find_or_create_person
 from faceloop.review.decisions import PERSON, decide
 from faceloop.scan import PhotoFile, Problem, os_reason, scan
@@ -137,7 +139,7 @@ class _ImportRun:
         self.summary = ImportSummary()
         self.user_id = workspace.owner_id()
         self.source_id = _source_id(workspace, *source)
-        self.near = NearCopyIndex.load(workspace)
+        self.near = _load_near_copy_index(workspace)
         self.report_file: IO[str] | None = None
         self.waiting: dict[str, list[PhotoFile]] = defaultdict(list)
         self.people: dict[str, int] = {}
@@ -269,7 +271,7 @@ class _ImportRun:
             self._fail(item.file, result.reason)
             self._release_waiting(item.sha, result.reason)
             return
-        original = self.near.find(result.phash, self.ws.settings.imports.near_copy_bits)
+        original = self._near_copy_of(result)
         image_id = self._store(item, result, near_copy_of=original)
         if original is None:
             self.near.add(image_id, result.phash)
@@ -286,6 +288,33 @@ class _ImportRun:
         self._tell()
         for duplicate in self.waiting.pop(item.sha, []):
             self._duplicate(duplicate, image_id)
+
+    def _near_copy_of(self, photo: AnalysedPhoto) -> int | None:
+        bits = self.ws.settings.imports.near_copy_bits
+        faces = np.array(
+            [np.frombuffer(f.embedding, dtype=np.float32) for f in photo.faces], dtype=np.float32
+        ).reshape(-1, 128)
+        for candidate in self.near.candidates(photo.phash, bits):
+            stored_signature, stored_faces = self._stored_look(candidate)
+            if stored_signature and same_photo(
+                photo.signature, stored_signature, faces, stored_faces
+            ):
+                return candidate
+        return None
+
+    def _stored_look(self, image_id: int) -> tuple[bytes | None, np.ndarray]:
+        """The signature and face embeddings of a stored photo, read back from its blob."""
+        with self.ws.sessions() as session:
+            sha = session.scalar(select(Image.sha256).where(Image.id == image_id))
+            vectors = session.scalars(select(Face.embedding).where(Face.image_id == image_id))
+            faces = np.array(
+                [np.frombuffer(v, dtype=np.float32) for v in vectors], dtype=np.float32
+            ).reshape(-1, 128)
+        try:
+            image = decode(self.ws.blobs.get(sha), self.ws.settings.imports.max_pixels).image
+        except (OSError, UnreadableImage):
+            return None, faces
+        return signature(image), faces
 
     def _store(self, item: _Item, photo: AnalysedPhoto, near_copy_of: int | None) -> int:
         blobs = [(item.sha, item.data)]
@@ -441,41 +470,15 @@ def _source_id(workspace: Workspace, kind: str, name: str) -> int:
         return source.id
 
 
-class NearCopyIndex:
-    """Perceptual hashes of the stored photos, searched by Hamming distance in one numpy pass
-    (a hundred thousand photos take well under a millisecond)."""
-
-    def __init__(self, ids: np.ndarray, hashes: np.ndarray) -> None:
-        self.ids = ids
-        self.hashes = hashes
-        self.size = len(ids)
-
-    @classmethod
-    def load(cls, workspace: Workspace) -> NearCopyIndex:
-        with workspace.sessions() as session:
-            rows = session.execute(
-                select(Image.id, Image.phash).where(Image.near_copy_of_id.is_(None))
-            ).all()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        hashes = np.array([r[1] for r in rows], dtype=np.int64).view(np.uint64)
-        return cls(ids, hashes)
-
-    def find(self, phash: int, max_bits: int) -> int | None:
-        if self.size == 0:
-            return None
-        value = np.array([phash], dtype=np.int64).view(np.uint64)[0]
-        distances = np.bitwise_count(self.hashes[: self.size] ^ value)
-        best = int(np.argmin(distances))
-        return int(self.ids[best]) if distances[best] <= max_bits else None
-
-    def add(self, image_id: int, phash: int) -> None:
-        if self.size == len(self.ids):
-            grow = max(1024, self.size)
-            self.ids = np.concatenate([self.ids, np.zeros(grow, dtype=np.int64)])
-            self.hashes = np.concatenate([self.hashes, np.zeros(grow, dtype=np.uint64)])
-        self.ids[self.size] = image_id
-        self.hashes[self.size] = np.array([phash], dtype=np.int64).view(np.uint64)[0]
-        self.size += 1
+def _load_near_copy_index(workspace: Workspace) -> NearCopyIndex:
+    with workspace.sessions() as session:
+        rows = session.execute(
+            select(Image.id, Image.phash).where(Image.near_copy_of_id.is_(None))
+        ).all()
+    return NearCopyIndex(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+    )
 
 
 @contextmanager
