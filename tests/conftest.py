@@ -33,6 +33,31 @@ def pipeline():
     return build_pipeline()
 
 
+def largest_face(path: Path):
+    """The largest face faceloop finds in a photo (None when there is none)."""
+    from faceloop.api import embed_faces, load_image
+
+    faces = embed_faces(load_image(path))
+    return max(faces, key=lambda f: f.box.width * f.box.height, default=None)
+
+
+@pytest.fixture(scope="session")
+def orl_faces() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(embeddings, 112x112 crops, subject 1..40) of the ORL photos, through faceloop's own
+    pipeline; the few photos where no face is found are left out."""
+    if not DATA.is_dir():
+        pytest.skip(f"the shared test photos are not at {DATA}")
+    vectors, crops, subjects = [], [], []
+    for subject in range(1, 41):
+        for n in range(1, 11):
+            face = largest_face(DATA / "orl" / f"s{subject}" / f"{n}.pgm")
+            if face is not None:
+                vectors.append(face.embedding)
+                crops.append(face.crop)
+                subjects.append(subject)
+    return np.stack(vectors), np.stack(crops), np.array(subjects)
+
+
 def jpeg_bytes(image: Image.Image, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", **options)
