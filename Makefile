@@ -11,9 +11,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Serves the web app on http://127.0.0.1:8000 (imports run in the same process).
 run: $(STAMP)
 	test -f $(WORKSPACE)/faceloop.toml || $(VENV)/bin/faceloop init $(WORKSPACE)
-	$(VENV)/bin/faceloop --workspace $(WORKSPACE) status
+	$(VENV)/bin/faceloop serve --workspace $(WORKSPACE)
 
 # Debian's chromium, for the browser tests (Playwright drives it; it downloads nothing).
 CHROMIUM := /usr/bin/chromium

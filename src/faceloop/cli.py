@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -184,6 +185,216 @@ def import_(
         errors.print(
             "[red]nothing could be imported[/red]" if summary.failed else "no photos found"
         )
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but loopback needs a password.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password",
+            help="Set the login password first (asked for, or taken from $FACELOOP_PASSWORD).",
+        ),
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="Remove the password (loopback only then).")
+    ] = False,
+    worker: Annotated[
+        bool, typer.Option(help="Run background jobs (imports) in this process.")
+    ] = True,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Serve the web app: label faces, manage people, upload photos (http://127.0.0.1:8000)."""
+    import os
+
+    from faceloop.web.security import set_password
+    from faceloop.web.server import ServeError
+    from faceloop.web.server import serve as run_server
+
+    with _open(workspace) as ws:
+        if no_password:
+            set_password(ws, None)
+            console.print("Password removed.")
+        secret = os.environ.get("FACELOOP_PASSWORD")
+        if password and not secret:
+            secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if secret:
+            set_password(ws, secret)
+            console.print("Password set: pages need a login.")
+        try:
+            run_server(ws, host, port, worker=worker, announce=console.print)
+        except ServeError as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Jobs run at once.")] = 2,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Run background jobs only, for `faceloop serve --no-worker` on another process."""
+    from faceloop.jobs import queue_for
+
+    with _open(workspace) as ws:
+        console.print(f"faceloop worker for {ws.root} (Ctrl-C stops)")
+        queue_for(ws).run_forever(threads)
+
+
+def _job_progress(bar: Progress, task: int) -> Callable[[int, int | None, str], None]:
+    def show(done: int, total: int | None, message: str) -> None:
+        bar.update(task, completed=done, total=total, description=message)
+
+    return show
+
+
+def _bar() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command()
+def train(
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="head (on embeddings) or cnn (on face crops).")
+    ] = None,
+    min_per_class: Annotated[
+        int | None, typer.Option("--min-per-class", help="Faces a person needs for a class.")
+    ] = None,
+    other_ratio: Annotated[
+        float | None, typer.Option("--other-ratio", help="Share of class 0, 'other'.")
+    ] = None,
+    then_predict: Annotated[
+        bool, typer.Option("--predict/--no-predict", help="Predict unlabelled faces after.")
+    ] = True,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Train a classifier on the labelled faces, starting from the last model."""
+    from faceloop.predicting import predict as run_predict
+    from faceloop.training import NotEnoughLabels
+    from faceloop.training import train as run_train
+
+    with _open(workspace) as ws, _bar() as bar:
+        task = bar.add_task("training", total=None)
+        try:
+            result = run_train(
+                ws,
+                kind,
+                min_per_class=min_per_class,
+                other_ratio=other_ratio,
+                progress=_job_progress(bar, task),
+            )
+        except (NotEnoughLabels, ValueError) as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        start = "warm start from model " + str(result.parent_id) if result.warm_started else "cold"
+        console.print(
+            f"Model {result.model_id} ({result.kind}, {start}): {result.people} people, "
+            f"{result.faces:,} training faces, held-out top-1 {result.accuracy:.1%}, "
+            f"threshold {result.threshold:.3f}, {result.seconds:.1f} s."
+        )
+        if then_predict:
+            predicted = run_predict(ws, result.model_id, progress=_job_progress(bar, task))
+            console.print(f"Predicted {predicted.faces:,} unlabelled faces.")
+
+
+@app.command()
+def predict(workspace: WorkspaceOption = None) -> None:
+    """Score every unlabelled face with the current model (suggestions to confirm)."""
+    from faceloop.predicting import predict as run_predict
+    from faceloop.training import NoModel
+
+    with _open(workspace) as ws, _bar() as bar:
+        task = bar.add_task("predicting", total=None)
+        try:
+            result = run_predict(ws, progress=_job_progress(bar, task))
+        except NoModel as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"Model {result.model_id} predicted {result.faces:,} faces in {result.seconds:.1f} s."
+    )
+
+
+@app.command()
+def models(workspace: WorkspaceOption = None) -> None:
+    """The trained models with their figures and parents."""
+    from faceloop.model_summaries import model_summaries
+
+    with _open(workspace) as ws:
+        rows = model_summaries(ws)
+    if not rows:
+        console.print("No models yet: label faces, then `faceloop train`.")
+        return
+    table = Table(title="models")
+    for column in ("id", "kind", "parent", "people", "train faces", "top-1", "threshold", "when"):
+        table.add_column(column, justify="right" if column != "kind" else "left")
+    for row in rows:
+        table.add_row(
+            str(row.model_id),
+            row.kind,
+            str(row.parent_id or "-"),
+            str(row.people),
+            f"{row.train_faces:,}",
+            f"{row.accuracy:.1%}" if row.accuracy is not None else "-",
+            f"{row.threshold:.3f}",
+            row.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+    latest = rows[0]
+    if latest.confused:
+        pairs = ", ".join(f"{a} → {b} ({n})" for a, b, n in latest.confused[:5])
+        console.print(f"Most confused in model {latest.model_id}: {pairs}")
+
+
+@app.command()
+def identify(
+    photos: Annotated[list[Path], typer.Argument(help="Photos to identify people in.")],
+    threshold: Annotated[
+        float | None, typer.Option(help="Score below which a face is 'unknown'.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Who is in each photo: boxes and the five most likely people, or unknown."""
+    from faceloop.decode import UnreadableImage
+    from faceloop.identify import identify as run_identify
+    from faceloop.training import NoModel
+
+    failed = 0
+    with _open(workspace) as ws:
+        for photo in photos:
+            try:
+                result = run_identify(ws, photo.read_bytes(), threshold=threshold)
+            except (OSError, UnreadableImage) as exc:
+                errors.print(f"{photo}: [red]cannot read it[/red]: {exc}")
+                failed += 1
+                continue
+            except NoModel as exc:
+                errors.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from None
+            console.print(f"[bold]{photo}[/bold]: {len(result.faces)} face(s)")
+            for face in result.faces:
+                b = face.box
+                others = ", ".join(
+                    f"{c.name} {c.score:.2f}" for c in face.candidates[1:] if c.person_id
+                )
+                console.print(
+                    f"  ({b.left},{b.top})-({b.right},{b.bottom})  [bold]{face.name}[/bold] "
+                    f"{face.score:.2f}" + (f"   also: {others}" if others else "")
+                )
+    if failed == len(photos):
         raise typer.Exit(1)
 
 

@@ -39,9 +39,21 @@ class ImportSettings:
 
 
 @dataclass(frozen=True)
+class TrainSettings:
+    kind: str = "head"
+    min_per_class: int = 30
+    other_ratio: float = 0.3
+    retrain_after: int = 200
+    top_k: int = 5
+    confirm_order: str = "confident"
+    identify_threshold: float = -1.0
+
+
+@dataclass(frozen=True)
 class Settings:
     detect: DetectSettings = field(default_factory=DetectSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
     database_url: str = ""
 
     @classmethod
@@ -57,7 +69,7 @@ class Settings:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "settings") -> Settings:
-        sections = {"detect": DetectSettings, "import": ImportSettings}
+        sections = {"detect": DetectSettings, "import": ImportSettings, "train": TrainSettings}
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if key == "database_url":
@@ -127,4 +139,24 @@ max_file_mb = 200
 near_copy_bits = 6
 # Worker processes for detection and embedding; 0 uses every core.
 workers = 0
+
+[train]
+# "head" learns on the face embeddings in seconds; "cnn" is the original network trained on
+# the 112x112 face crops (slower; for comparison with the original workflow).
+kind = "head"
+# People with at least this many labelled faces get a class of their own; everyone else, and
+# faces marked "not a face" or "unknown person", form class 0, "other".
+min_per_class = 30
+# "Other" is sampled to about this share of the training set.
+other_ratio = 0.3
+# Retrain (from the last model) and predict again after this many new decisions.
+retrain_after = 200
+# Suggestions kept per unlabelled face.
+top_k = 5
+# Confirm pages: "confident" (most confident first: fastest growth) or "uncertain" (least
+# confident first: most informative).
+confirm_order = "confident"
+# Below this score a face is "unknown" when identifying. Negative: use the threshold chosen on
+# the model's held-out faces for 99% precision.
+identify_threshold = -1.0
 """

@@ -28,3 +28,39 @@ def find_or_create_person(session: Session, name: str) -> int:
     session.add(person)
     session.flush()
     return person.id
+
+
+_KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
+def search_key(text: str) -> str:
+    """The form names are compared in: NFKC (full-width letters, half-width kana), case folded,
+    katakana as hiragana and single spaces, so "ＡＹＡ", "aya" and "アヤ"/"あや" meet."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_KATAKANA)
+    return " ".join(folded.split())
+
+
+def root_person_id(session: Session, person_id: int) -> int:
+    """The person a merged person now counts as: follow `merged_into_id` to its end."""
+    seen = {person_id}
+    current = person_id
+    while True:
+        target = session.scalar(select(Person.merged_into_id).where(Person.id == current))
+        if target is None or target in seen:
+            return current
+        seen.add(target)
+        current = target
+
+
+def merged_person_ids(session: Session, person_id: int) -> list[int]:
+    """The person and everyone merged into them, directly or through another merge: labels
+    keep their raw person id, so a person's faces are the faces of all of these."""
+    found = [person_id]
+    frontier = [person_id]
+    while frontier:
+        children = session.scalars(
+            select(Person.id).where(Person.merged_into_id.in_(frontier))
+        ).all()
+        frontier = [child for child in children if child not in found]
+        found.extend(frontier)
+    return found

@@ -1,0 +1,91 @@
+"""Let the current model guess every unlabelled face, so people only answer "is this X?".
+
+Predictions are machine output in their own table: each run replaces the last one's, and
+nothing here writes a decision or a label.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+
+from faceloop.dataset import unlabelled_faces
+from faceloop.db.models import Face, Model, Prediction
+from faceloop.training import NoModel, crops, latest_model, load_estimator
+from faceloop.workspace import Workspace
+
+CHUNK = 20_000
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    model_id: int
+    faces: int
+    seconds: float
+
+
+def _quiet(done: int, total: int | None, message: str) -> None:
+    """The default progress reporter: say nothing."""
+
+
+def predict(
+    workspace: Workspace, model_id: int | None = None, progress: Progress = _quiet
+) -> PredictResult:
+    started = time.monotonic()
+    model = latest_model(workspace) if model_id is None else get_model(workspace, model_id)
+    estimator = load_estimator(workspace, model)
+    k = min(workspace.settings.train.top_k, len(model.classes))
+    with workspace.sessions() as session:
+        face_ids, embeddings = unlabelled_faces(session)
+    total = len(face_ids)
+    progress(0, total, f"predicting {total:,} faces with model {model.id}")
+    with workspace.session() as session:
+        session.execute(delete(Prediction))
+        for start in range(0, total, CHUNK):
+            chunk = face_ids[start : start + CHUNK]
+            X = (
+                embeddings[start : start + CHUNK]
+                if model.kind == "head"
+                else crops(workspace, _crop_keys(session, chunk))
+            )
+            ids, scores = estimator.predict_top_k(X, k=k)
+            session.execute(insert(Prediction), _rows(model.id, chunk, ids, scores))
+            progress(min(start + CHUNK, total), total, "predicting")
+    return PredictResult(model.id, total, time.monotonic() - started)
+
+
+def _rows(model_id: int, face_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> list[dict]:
+    rows = []
+    for face_id, people, values in zip(
+        face_ids.tolist(), ids.tolist(), scores.tolist(), strict=True
+    ):
+        for rank, (person, score) in enumerate(zip(people, values, strict=True)):
+            rows.append(
+                {
+                    "model_id": model_id,
+                    "face_id": face_id,
+                    "rank": rank,
+                    "person_id": person or None,
+                    "score": score,
+                }
+            )
+    return rows
+
+
+def _crop_keys(session, face_ids: np.ndarray) -> list[str]:
+    wanted = select(Face.id, Face.crop_key).where(Face.id.in_(face_ids.tolist()))
+    keys = dict(session.execute(wanted).all())
+    return [keys[i] for i in face_ids.tolist()]
+
+
+def get_model(workspace: Workspace, model_id: int) -> Model:
+    with workspace.sessions() as session:
+        model = session.get(Model, model_id)
+    if model is None:
+        raise NoModel(f"no model {model_id}")
+    return model

@@ -1,0 +1,91 @@
+"""The FastAPI application: HTML pages, the JSON API under /api/v1, static files.
+
+`create_app` takes an open workspace, so tests, `faceloop serve` and a future multi-user server
+build the same app; the server (uvicorn, the job worker) is in `server.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
+
+from faceloop import __version__
+from faceloop.web import errors
+from faceloop.web.security import SecurityMiddleware, owner_password_hash, session_secret
+from faceloop.workspace import Workspace
+
+STATIC = Path(__file__).with_name("static")
+log = logging.getLogger("faceloop.web")
+
+
+@dataclass
+class WebSettings:
+    """How the app is exposed. `allowed_hosts` None accepts any Host header (a server bound
+    to all addresses, behind a password); the default accepts loopback names only."""
+
+    allowed_hosts: set[str] | None = field(
+        default_factory=lambda: {"localhost", "127.0.0.1", "[::1]", "::1"}
+    )
+    #: the session cookie only over HTTPS (behind a TLS proxy)
+    https_only: bool = False
+    session_days: int = 30
+
+
+class AppState:
+    """What request handlers share: the workspace and whether a login is needed."""
+
+    def __init__(self, ws: Workspace, settings: WebSettings) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.owner_id = ws.owner_id()
+        self.password_hash = owner_password_hash(ws)
+
+    @property
+    def login_required(self) -> bool:
+        return self.password_hash is not None
+
+
+def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+    app = FastAPI(
+        title="faceloop",
+        version=__version__,
+        description=(
+            "Label faces, manage people and import photos. Every decision is an append-only "
+            "event; undo is a new event. Errors are JSON objects with `error` and `message`."
+        ),
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    state = AppState(ws, settings)
+    app.state.faceloop = state
+    errors.install(app)
+
+    from faceloop.web.api import activity, auth, jobs, label, media, people, photos
+    from faceloop.web.pages import router as pages
+
+    for module in (label, people, photos, activity, jobs, media, auth):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    app.add_middleware(
+        SecurityMiddleware,
+        allowed_hosts=settings.allowed_hosts,
+        login_required=lambda: state.login_required,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(ws),
+        session_cookie="faceloop_session",
+        max_age=settings.session_days * 86400,
+        same_site="lax",
+        https_only=settings.https_only,
+    )
+    return app

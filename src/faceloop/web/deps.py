@@ -1,0 +1,29 @@
+"""What route handlers need from a request: the workspace and the user acting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from faceloop.web.app import AppState
+from faceloop.workspace import Workspace
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.faceloop
+
+
+def workspace(request: Request) -> Workspace:
+    return app_state(request).ws
+
+
+def user_id(request: Request) -> int:
+    """The logged-in user, or in single-user mode the workspace's implicit owner: every
+    decision records who made it."""
+    session = request.scope.get("session") or {}
+    return session.get("user_id") or app_state(request).owner_id
+
+
+WS = Annotated[Workspace, Depends(workspace)]
+User = Annotated[int, Depends(user_id)]

@@ -1,0 +1,117 @@
+"""Every failure becomes a clear answer: JSON for the API, a page for people; never a stack
+trace. The library raises plain exceptions (LookupError for an unknown id, ValueError for input
+that does not apply); they are translated here, once."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from faceloop.review.labelling import SamePersonInPhoto
+from faceloop.review.uploads import NotAPhoto
+
+log = logging.getLogger("faceloop.web")
+
+CODES = {
+    400: "bad_request",
+    401: "login_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "not_a_photo",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "busy",
+}
+
+
+def error_response(request: Request, status: int, message: str, **extra) -> Response:
+    if _wants_html(request):
+        from faceloop.web.templating import render_error
+
+        return render_error(request, status, message)
+    body = {"error": CODES.get(status, "error"), "message": message, **extra}
+    return JSONResponse(body, status_code=status)
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(
+            request,
+            500,
+            "something went wrong on our side; it was logged and nothing you did was lost",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"nothing at {request.url.path}"
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        response = error_response(request, exc.status_code, message)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error["msg"])
+        message = "; ".join(problems[:5]) or "invalid request"
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return error_response(request, 422, message, detail=details)
+
+    @app.exception_handler(LookupError)
+    async def not_found(request: Request, exc: LookupError) -> Response:
+        if isinstance(exc, (KeyError, IndexError)):
+            return await unexpected(request, exc)
+        return error_response(request, 404, _text(exc))
+
+    @app.exception_handler(SamePersonInPhoto)
+    async def same_person(request: Request, exc: SamePersonInPhoto) -> Response:
+        return error_response(
+            request,
+            409,
+            str(exc) + ". Send confirm=true to label it anyway.",
+            person_id=exc.person_id,
+            conflicts={str(k): v for k, v in exc.conflicts.items()},
+        )
+
+    @app.exception_handler(NotAPhoto)
+    async def not_a_photo(request: Request, exc: NotAPhoto) -> Response:
+        return error_response(request, 415, str(exc))
+
+    @app.exception_handler(ValueError)
+    async def bad_value(request: Request, exc: ValueError) -> Response:
+        return error_response(request, 422, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def busy(request: Request, exc: OperationalError) -> Response:
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, 503, "the database is busy; try again in a moment")
+
+
+def _text(exc: Exception) -> str:
+    return exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)

@@ -1,0 +1,80 @@
+"""Request bodies of the JSON API. Responses are the library's own dataclasses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+#: the largest id SQL integers hold: larger ones are refused as invalid, not looked up
+ID_MAX = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
+IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
+
+Verdict = Literal["person", "not_face", "unknown", "skip", "reject"]
+Origin = Literal["manual", "suggestion", "bulk", "group"]
+Name = Field(min_length=1, max_length=200)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelBody(Body):
+    """One answer about one face. A person is named by `person_id` or by `name` (an existing
+    name or alias picks that person; a new name creates one)."""
+
+    verdict: Verdict
+    person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    origin: Origin = "manual"
+    #: label even though the person is already on another face of the photo
+    confirm: bool = False
+
+
+class BulkLabelBody(LabelBody):
+    face_ids: list[Id] = Field(min_length=1, max_length=1000)
+
+
+class NameBody(Body):
+    name: str = Name
+
+
+class AliasBody(Body):
+    alias: str = Name
+
+
+class TagBody(Body):
+    tag: str = Name
+
+
+class HiddenBody(Body):
+    hidden: bool
+
+
+class MergeBody(Body):
+    into_id: int = Field(ge=1, le=ID_MAX)
+
+
+class CoverBody(Body):
+    face_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+
+
+class BoxBody(Body):
+    """A face's box in the photo's own pixels."""
+
+    left: int = Field(ge=0, le=100_000)
+    top: int = Field(ge=0, le=100_000)
+    right: int = Field(ge=1, le=100_000)
+    bottom: int = Field(ge=1, le=100_000)
+
+
+class ImportBody(Body):
+    #: each folder's name is the person in its photos (photos with one face get the label)
+    by_folder: bool = False
+
+
+class LoginBody(Body):
+    password: str = Field(min_length=1, max_length=1000)

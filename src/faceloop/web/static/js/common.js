@@ -1,0 +1,126 @@
+// Shared by every page: the API client (with the CSRF token), toasts, flash messages that
+// survive a reload, local times, and logging out.
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `request failed (${status})`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+export async function api(method, path, body) {
+  const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (method !== 'GET') options.headers['X-CSRF-Token'] = csrf;
+  if (body instanceof FormData) {
+    options.body = body;
+  } else if (body !== undefined) {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch('/api/v1' + path, options);
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, { message: 'the server cannot be reached: is faceloop serve still running?' });
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    if (response.status === 401 && data.error === 'login_required') {
+      location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search);
+    }
+    throw new ApiError(response.status, data);
+  }
+  return data;
+}
+
+export function csrfToken() {
+  return csrf;
+}
+
+export function toast(message, { kind = 'info', action = null, onAction = null, timeout = 7000 } = {}) {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const item = document.createElement('div');
+  item.className = `toast ${kind}`;
+  const text = document.createElement('span');
+  text.textContent = message;
+  item.append(text);
+  if (action && onAction) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'small';
+    button.textContent = action;
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await onAction();
+        item.remove();
+      } catch (error) {
+        text.textContent = error.message;
+        item.classList.add('error');
+      }
+    });
+    item.append(button);
+  }
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'x';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.textContent = '×';
+  close.addEventListener('click', () => item.remove());
+  item.append(close);
+  box.append(item);
+  if (timeout) setTimeout(() => item.remove(), timeout);
+  return item;
+}
+
+export function showError(error) {
+  if (error?.name === 'AbortError') return;
+  toast(error?.message || String(error), { kind: 'error', timeout: 10000 });
+}
+
+// A message for the next page: most actions reload the page to show the new state.
+export function flash(message, undo = null) {
+  sessionStorage.setItem('faceloop-flash', JSON.stringify({ message, undo }));
+}
+
+export async function undoThing(undo) {
+  if (undo.kind === 'person') return api('POST', `/person-events/${undo.id}/undo`);
+  if (undo.kind === 'decision') return api('POST', `/decisions/${undo.id}/undo`);
+  return api('POST', `/batches/${undo.id}/undo`);
+}
+
+function showFlash() {
+  const raw = sessionStorage.getItem('faceloop-flash');
+  if (!raw) return;
+  sessionStorage.removeItem('faceloop-flash');
+  const { message, undo } = JSON.parse(raw);
+  toast(message, undo ? {
+    action: 'Undo',
+    onAction: async () => {
+      await undoThing(undo);
+      flash('Undone.');
+      location.reload();
+    },
+  } : {});
+}
+
+function localTimes() {
+  for (const node of document.querySelectorAll('time[datetime]')) {
+    const when = new Date(node.getAttribute('datetime'));
+    if (!Number.isNaN(when.getTime())) node.textContent = when.toLocaleString();
+  }
+}
+
+document.getElementById('logout')?.addEventListener('click', async () => {
+  await api('POST', '/logout').catch(() => null);
+  location.href = '/login';
+});
+
+showFlash();
+localTimes();

@@ -1,0 +1,50 @@
+// The home page follows running jobs until they finish, then refreshes its counts.
+
+import { api } from './common.js';
+
+const list = document.getElementById('jobs');
+const card = document.getElementById('jobs-card');
+const ACTIVE = new Set(['queued', 'running']);
+
+function render(jobs) {
+  list.replaceChildren();
+  for (const job of jobs) {
+    const li = document.createElement('li');
+    li.dataset.job = job.id;
+    li.dataset.status = job.status;
+    const kind = document.createElement('span');
+    kind.className = 'job-kind';
+    kind.textContent = `${job.kind} #${job.id}`;
+    const bar = document.createElement('progress');
+    bar.max = job.total || 1;
+    bar.value = job.total ? job.done : (ACTIVE.has(job.status) ? 0 : 1);
+    const status = document.createElement('span');
+    status.className = 'job-status';
+    status.textContent = job.status;
+    const message = document.createElement('span');
+    message.className = 'job-message';
+    message.textContent = job.message;
+    li.append(kind, bar, status, ' ', message);
+    list.append(li);
+  }
+  card.hidden = jobs.length === 0;
+}
+
+async function poll() {
+  const before = new Set([...list.querySelectorAll('li')]
+    .filter((li) => ACTIVE.has(li.dataset.status)).map((li) => li.dataset.job));
+  try {
+    const jobs = await api('GET', '/jobs?limit=8');
+    render(jobs);
+    const finished = jobs.some((j) => before.has(String(j.id)) && !ACTIVE.has(j.status));
+    if (finished) {
+      location.reload();
+      return;
+    }
+    setTimeout(poll, jobs.some((j) => ACTIVE.has(j.status)) ? 1000 : 5000);
+  } catch {
+    setTimeout(poll, 5000);
+  }
+}
+
+if (list) setTimeout(poll, 1000);

@@ -1,0 +1,41 @@
+"""Jinja2 templates with what every page needs: the CSRF token, the active tab, the login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from faceloop import __version__
+from faceloop.web.security import csrf_token
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.globals["version"] = __version__
+TEMPLATES.env.filters["plain"] = jsonable_encoder
+
+
+def render(
+    request: Request, name: str, tab: str = "", status: int = 200, **context
+) -> HTMLResponse:
+    state = request.app.state.faceloop
+    session = request.scope.get("session")
+    token = csrf_token(session) if session is not None else ""
+    return TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "tab": tab,
+            "csrf": token,
+            "login_required": state.login_required,
+            "logged_in": bool(session and session.get("user_id")),
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, code=status, message=message)

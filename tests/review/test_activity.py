@@ -1,0 +1,58 @@
+"""The activity feed: who, when, what, how; undone entries; filters; paging."""
+
+from __future__ import annotations
+
+from faceloop.review import person_ops as ops
+from faceloop.review.activity import activity
+from faceloop.review.labelling import label_faces, undo_action
+from faceloop.review.overview import TRAINING_THRESHOLD, overview
+from tests.review.conftest import add_photo, make_person
+
+
+def test_decisions_and_person_changes_newest_first(empty) -> None:
+    ws = empty
+    owner = ws.owner_id()
+    _, (face,) = add_photo(ws, 1)
+    result = label_faces(ws, [face], "person", user_id=owner, name="Aya", origin="suggestion")
+    with ws.session() as s:
+        ops.add_alias(s, result.person_id, "あや", owner)
+    undo_action(ws, result.batch, owner)
+    entries = activity(ws).entries
+    assert [e.action for e in entries] == ["undo", "alias_add", "person", "create"]
+    undo_entry, alias, named, created = entries
+    assert undo_entry.summary == f"undid: named face {face} Aya"
+    assert named.undone and not named.undoable and named.origin == "suggestion"
+    assert named.user == "owner" and named.image_id is not None
+    assert alias.summary == "added the alias あや to Aya" and alias.undoable
+    assert not created.undoable
+
+
+def test_filters_and_pages(empty) -> None:
+    ws = empty
+    faces = [add_photo(ws, 1, folder=f"/{n}")[1][0] for n in range(5)]
+    for face in faces:
+        label_faces(ws, [face], "not_face", user_id=None)
+    person = make_person(ws, "Mio")
+    label_faces(ws, [faces[0]], "person", user_id=None, person_id=person)
+    assert [e.face_id for e in activity(ws, kind="decision", action="person").entries] == [faces[0]]
+    assert len(activity(ws, person_id=person).entries) == 2  # the label and the creation
+    assert activity(ws, face_id=faces[1]).entries[0].action == "not_face"
+    first = activity(ws, limit=4)
+    assert len(first.entries) == 4 and first.next_before is not None
+    rest = activity(ws, limit=4, before=first.next_before)
+    seen = {(e.kind, e.id) for e in first.entries + rest.entries}
+    assert len(seen) == 7
+    assert rest.next_before is None
+
+
+def test_overview_counts_and_progress(empty) -> None:
+    ws = empty
+    person = make_person(ws, "Rin")
+    faces = [add_photo(ws, 1, folder=f"/{n}")[1][0] for n in range(4)]
+    label_faces(ws, faces[:2], "person", user_id=None, person_id=person)
+    label_faces(ws, faces[2:3], "not_face", user_id=None)
+    o = overview(ws)
+    assert (o.photos, o.faces, o.labelled, o.not_faces, o.unlabelled) == (4, 4, 2, 1, 1)
+    assert o.threshold == TRAINING_THRESHOLD == 30
+    assert [(p.name, p.faces) for p in o.progress] == [("Rin", 2)]
+    assert o.ready == 0

@@ -1,0 +1,106 @@
+"""Background jobs: registration, progress, failures, the in-process worker, the upload import."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+
+import pytest
+
+from faceloop import jobs
+from faceloop.review.uploads import new_upload, stage_file, uploads_dir
+from tests.conftest import DATA, jpeg_bytes, needs_data, noise_image
+
+
+@jobs.register("test-count")
+def count_up(ws, params, progress):
+    for n in range(params["to"]):
+        progress(n + 1, params["to"], f"counted {n + 1}")
+    if params.get("fail"):
+        raise RuntimeError("the count went wrong")
+    return {"counted": params["to"]}
+
+
+def wait_for(ws, job_id, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = jobs.get_job(ws, job_id)
+        if not job.active:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job.status} after {seconds} s")
+
+
+def test_a_job_runs_and_records_its_result(empty) -> None:
+    job_id = jobs.create_job(empty, "test-count", {"to": 3})
+    assert jobs.get_job(empty, job_id).status == jobs.QUEUED
+    job = jobs.run_job(empty, job_id)
+    assert (job.status, job.done, job.total, job.result) == ("done", 3, 3, {"counted": 3})
+    assert job.message == "counted 3" and job.finished_at >= job.started_at
+    assert jobs.run_job(empty, job_id).finished_at == job.finished_at  # not run twice
+
+
+def test_a_failing_job_says_why(empty) -> None:
+    job_id = jobs.create_job(empty, "test-count", {"to": 2, "fail": True})
+    job = jobs.run_job(empty, job_id)
+    assert job.status == "failed" and job.message == "the count went wrong"
+    assert job.done == 2
+
+
+def test_unknown_kinds_are_refused(empty) -> None:
+    with pytest.raises(ValueError, match="unknown kind of job 'nope'"):
+        jobs.create_job(empty, "nope", {})
+    assert {"import", "test-count"} <= set(jobs.kinds())
+
+
+def test_the_worker_runs_queued_jobs_in_threads(empty) -> None:
+    queue = jobs.JobQueue(empty)
+    queue.start_worker(threads=2)
+    try:
+        ids = [jobs.create_job(empty, "test-count", {"to": n}) for n in (1, 2, 3)]
+        for job_id in ids:
+            queue.enqueue(job_id)
+        results = [wait_for(empty, job_id).result for job_id in ids]
+    finally:
+        queue.stop_worker()
+    assert results == [{"counted": 1}, {"counted": 2}, {"counted": 3}]
+    assert [j.id for j in jobs.list_jobs(empty)] == ids[::-1]
+    assert jobs.list_jobs(empty, active=True) == []
+
+
+def test_jobs_cut_off_by_a_restart_are_queued_again(empty) -> None:
+    job_id = jobs.create_job(empty, "test-count", {"to": 1})
+    with empty.session() as session:
+        session.get(jobs.Job, job_id).status = jobs.RUNNING
+    queue = jobs.JobQueue(empty)
+    queue.start_worker(threads=1)
+    try:
+        assert wait_for(empty, job_id).status == "done"
+    finally:
+        queue.stop_worker()
+
+
+@needs_data
+def test_an_upload_is_imported_and_its_staging_removed(empty) -> None:
+    ws = empty
+    upload = new_upload(ws)
+    photo = DATA / "known" / "train" / "biden" / "biden.jpg"
+    with open(photo, "rb") as handle:
+        stage_file(ws, upload, "Joe Biden/biden.jpg", handle)
+    stage_file(ws, upload, "noise.jpg", io.BytesIO(jpeg_bytes(noise_image(80, 60))))
+    job_id = jobs.create_job(ws, "import", {"upload_id": upload, "by_folder": True})
+    job = jobs.run_job(ws, job_id)
+    assert job.status == "done", job.message
+    result = job.result
+    assert (result["imported"], result["faces"], result["labelled"]) == (2, 1, 1)
+    assert result["without_faces"] == 1 and len(result["image_ids"]) == 2
+    assert not (uploads_dir(ws) / upload).exists()
+    assert "2 photos imported with 1 faces" in job.message
+
+
+def test_an_import_of_a_missing_upload_fails_clearly(empty) -> None:
+    job_id = jobs.create_job(empty, "import", {"upload_id": "0" * 32})
+    job = jobs.run_job(empty, job_id)
+    assert job.status == "failed" and "no upload" in job.message
+    shutil.rmtree(uploads_dir(empty), ignore_errors=True)
