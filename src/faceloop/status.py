@@ -46,15 +46,15 @@ def workspace_status(workspace: Workspace) -> Status:
         verdicts = dict(
             s.execute(select(FaceLabel.verdict, func.count()).group_by(FaceLabel.verdict)).all()
         )
-        per_person = [
-            PersonCount(pid, name, count)
-            for pid, name, count in s.execute(
-                select(Person.id, Person.name, func.count(FaceLabel.face_id))
-                .join(FaceLabel, FaceLabel.person_id == Person.id)
-                .group_by(Person.id)
-                .order_by(func.count(FaceLabel.face_id).desc(), Person.name)
+        counts = dict(
+            s.execute(
+                select(FaceLabel.person_id, func.count())
+                .where(FaceLabel.person_id.is_not(None))
+                .group_by(FaceLabel.person_id)
             ).all()
-        ]
+        )
+        people_rows = s.execute(select(Person.id, Person.name, Person.merged_into_id)).all()
+        per_person = _per_root(people_rows, counts)
         people = s.scalar(
             select(func.count(Person.id)).where(
                 Person.merged_into_id.is_(None), Person.hidden.is_(False)
@@ -74,4 +74,26 @@ def workspace_status(workspace: Workspace) -> Status:
         unlabelled=faces - decided,
         interrupted_imports=interrupted,
         per_person=per_person,
+    )
+
+
+def _per_root(people_rows, counts: dict[int, int]) -> list[PersonCount]:
+    """Labels keep the person id they were made with, so a merged person's faces count for the
+    person they were merged into."""
+    into = {pid: target for pid, _, target in people_rows}
+    names = {pid: name for pid, name, _ in people_rows}
+
+    def root(pid: int) -> int:
+        seen = {pid}
+        while into.get(pid) is not None and into[pid] not in seen:
+            pid = into[pid]
+            seen.add(pid)
+        return pid
+
+    totals: dict[int, int] = {}
+    for pid, count in counts.items():
+        totals[root(pid)] = totals.get(root(pid), 0) + count
+    return sorted(
+        (PersonCount(pid, names[pid], count) for pid, count in totals.items()),
+        key=lambda p: (-p.faces, p.name),
     )
