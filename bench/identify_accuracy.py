@@ -1,0 +1,170 @@
+"""How often identification names the right person: 5-fold cross-validation on the people of a
+folder-per-person dataset with at least N photos (default: lfw-devtrain, 10 photos, 111 people).
+
+Each photo is imported through faceloop's own import; its labelled face is the one nearest the
+photo's centre (LFW photos are centred on the named person). Per fold, stratified by person:
+
+- `head`, faceloop's default classifier on the 128-d embeddings (`EmbeddingHead`);
+- `cnn`, the original workflow's network on the 112x112 crops (`CnnClassifier`); it trains
+  slowly on a CPU, so by default only on the first fold (`--cnn-folds 5` for all);
+- the baseline face_recognition users get: the nearest known face, a match when its distance
+  is at most 0.6 (`compare_faces`' tolerance), otherwise "unknown" (counted wrong). The
+  distance is face_recognition's own (`face_distance`: Euclidean on the same dlib descriptor,
+  which faceloop computes to within 5e-7), so no second, slower detection pass is needed.
+
+    .venv/bin/python bench/identify_accuracy.py [DATA] [--min-photos 10] [--workspace DIR]
+
+Prints figures; not a test. Target: head top-1 >= 98.5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from sqlalchemy import select
+
+from faceloop.api import face_distance
+from faceloop.db.models import Face, Image, ImageOrigin
+from faceloop.ingest import import_photos
+from faceloop.learn import CnnClassifier, EmbeddingHead
+from faceloop.training import crops
+from faceloop.workspace import Workspace, init_workspace
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw-devtrain"
+FOLDS = 5
+TOLERANCE = 0.6
+
+
+def chosen_photos(data: Path, min_photos: int) -> list[Path]:
+    photos = []
+    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        if len(files) >= min_photos:
+            photos.extend(files)
+    return photos
+
+
+def centre_faces(ws: Workspace) -> tuple[list[str], np.ndarray, list[str]]:
+    """Per photo, the face nearest its centre: (person name, embedding, crop key)."""
+    best: dict[str, tuple[float, bytes, str]] = {}
+    with ws.session() as session:
+        rows = session.execute(
+            select(
+                ImageOrigin.path,
+                Face.left,
+                Face.top,
+                Face.right,
+                Face.bottom,
+                Face.embedding,
+                Face.crop_key,
+                Image.width,
+                Image.height,
+            )
+            .join(Image, Image.id == Face.image_id)
+            .join(ImageOrigin, ImageOrigin.image_id == Image.id)
+        )
+        for path, left, top, right, bottom, vector, crop_key, width, height in rows:
+            off = ((left + right) / 2 - width / 2) ** 2 + ((top + bottom) / 2 - height / 2) ** 2
+            if path not in best or off < best[path][0]:
+                best[path] = (off, vector, crop_key)
+    paths = sorted(best)
+    names = [Path(p).parent.name for p in paths]
+    vectors = np.stack([np.frombuffer(best[p][1], dtype=np.float32) for p in paths])
+    return names, vectors, [best[p][2] for p in paths]
+
+
+def stratified_folds(y: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    folds = np.zeros(len(y), dtype=int)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        folds[members] = np.arange(len(members)) % FOLDS
+    return folds
+
+
+def nearest_known(train: np.ndarray, train_y: np.ndarray, test: np.ndarray) -> np.ndarray:
+    out = np.empty(len(test), dtype=train_y.dtype)
+    for i, face in enumerate(test):
+        distances = face_distance(train, face)
+        j = int(np.argmin(distances))
+        out[i] = train_y[j] if distances[j] <= TOLERANCE else -1
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", type=Path, nargs="?", default=DEFAULT_DATA)
+    parser.add_argument("--min-photos", type=int, default=10)
+    parser.add_argument("--workspace", type=Path, help="reuse this workspace's import if present")
+    parser.add_argument("--cnn-folds", type=int, default=1, help="0 skips the CNN")
+    parser.add_argument("--cnn-epochs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    photos = chosen_photos(args.data, args.min_photos)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.workspace or Path(scratch) / "ws"
+        started = time.perf_counter()
+        with init_workspace(folder) as ws:
+            summary = import_photos(ws, photos)
+            print(
+                f"{len(photos)} photos of people with >= {args.min_photos} in {args.data}: "
+                f"{summary.imported} imported now, {summary.failed} failed "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
+            names, X, crop_keys = centre_faces(ws)
+            classes = sorted(set(names))
+            y = np.array([classes.index(n) + 1 for n in names])
+            print(
+                f"{len(y)} photos with a face, {len(classes)} people "
+                f"(min {min(Counter(names).values())} photos); {FOLDS}-fold, stratified; "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
+            folds = stratified_folds(y, args.seed)
+            report(args, ws, X, y, crop_keys, folds)
+
+
+def report(args, ws: Workspace, X, y, crop_keys, folds) -> None:
+    head, base, cnn = [], [], []
+    head_seconds = 0.0
+    for fold in range(FOLDS):
+        train, test = folds != fold, folds == fold
+        started = time.perf_counter()
+        model = EmbeddingHead(seed=args.seed).fit(X[train], y[train])
+        head_seconds += time.perf_counter() - started
+        head.append(np.mean(model.predict(X[test]) == y[test]))
+        base.append(np.mean(nearest_known(X[train], y[train], X[test]) == y[test]))
+        print(f"  fold {fold + 1}: head {head[-1]:.2%}, face_recognition {base[-1]:.2%}")
+    images = crops(ws, crop_keys) if args.cnn_folds else None
+    for fold in range(min(args.cnn_folds, FOLDS)):
+        train, test = folds != fold, folds == fold
+        started = time.perf_counter()
+        net = CnnClassifier(max_epochs=args.cnn_epochs, seed=args.seed)
+        net.fit(images[train], y[train])
+        seconds = time.perf_counter() - started
+        cnn.append(np.mean(net.predict(images[test]) == y[test]))
+        print(
+            f"  fold {fold + 1}: cnn {cnn[-1]:.2%} after {net.n_iter_} epochs, "
+            f"{train.sum() * net.n_iter_ / seconds:.0f} photos/s"
+        )
+    print(
+        f"head              top-1 {np.mean(head):.2%} (folds {min(head):.2%}-{max(head):.2%}), "
+        f"{head_seconds / FOLDS:.1f} s per training (target >= 98.5%)"
+    )
+    if cnn:
+        print(f"cnn               top-1 {np.mean(cnn):.2%} on {len(cnn)} fold(s)")
+    print(f"face_recognition  top-1 {np.mean(base):.2%} (nearest known face, tolerance 0.6)")
+
+
+if __name__ == "__main__":
+    main()
