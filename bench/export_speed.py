@@ -1,9 +1,15 @@
 """How fast faceloop writes a large dataset, and how much memory it needs doing it.
 
 Exports N synthetic faces (default 100,000) to TFRecord and to Parquet, each in a fresh child
-process so that each peak resident set size (ru_maxrss) is that format's alone. The crops are a
-handful of ~4 KB JPEGs made here, reused under different face ids; every export also writes the
-manifests, labels.json, the card and the contact sheets, as a real export does.
+process so that each peak resident set size (ru_maxrss) is that format's alone, from two
+sources:
+- "stream": ExportFace values made here and handed straight to the writer (the writers alone);
+  the crops are a handful of ~4 KB JPEGs, reused under different face ids;
+- "workspace": a synthetic workspace of N labelled faces (review.synthetic, built once, its
+  build time reported) exported with `export_workspace`, the path `faceloop export` takes:
+  the plan, the chunked database reads and a blob read per face.
+Every export also writes the manifests, labels.json, the card and the contact sheets, as a real
+export does.
 
     .venv/bin/python bench/export_speed.py --faces 100000
 """
@@ -14,6 +20,7 @@ import argparse
 import io
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,13 +95,23 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(fmt: str, count: int, people: int, out: Path) -> dict:
-    baseline = peak_mb()
-    started = time.perf_counter()
-    if fmt == "tfrecord":
-        summary = write_tfrecord(faces(count, people), out, TFRecordOptions())
+def run_one(fmt: str, count: int, people: int, out: Path, workspace: Path | None) -> dict:
+    if workspace is not None:
+        from faceloop.export_workspace import DatasetOptions, export_workspace
+        from faceloop.workspace import open_workspace
+
+        ws = open_workspace(workspace)
+        baseline = peak_mb()
+        started = time.perf_counter()
+        options = DatasetOptions(format=fmt, min_per_class=1, other_ratio=0.0)
+        summary = export_workspace(ws, out, options).summary
     else:
-        summary = write_parquet(faces(count, people), out, ParquetOptions())
+        baseline = peak_mb()
+        started = time.perf_counter()
+        if fmt == "tfrecord":
+            summary = write_tfrecord(faces(count, people), out, TFRecordOptions())
+        else:
+            summary = write_parquet(faces(count, people), out, ParquetOptions())
     seconds = time.perf_counter() - started
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return {
@@ -113,31 +130,67 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=500, help="labels besides 0 (other)")
     parser.add_argument("--formats", default="tfrecord,parquet")
+    parser.add_argument("--sources", default="stream,workspace")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.build:
+        build_workspace(args.build, args.faces, args.people)
+        return
     if args.child:
-        print(json.dumps(run_one(args.child, args.faces, args.people, args.out)))
+        result = run_one(args.child, args.faces, args.people, args.out, args.workspace)
+        print(json.dumps(result))
         return
 
     print(f"{args.faces:,} faces, {args.people} people + other, ~4 KB JPEG crops")
     with tempfile.TemporaryDirectory(prefix="faceloop-bench-") as scratch:
-        for fmt in args.formats.split(","):
-            command = [sys.executable, __file__, "--child", fmt, "--faces", str(args.faces)]
-            command += ["--people", str(args.people), "--out", str(Path(scratch) / fmt)]
-            result = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-            s = result["seconds"]
-            verdict = "ok" if result["peak_mb"] <= MEMORY_TARGET_MB else "OVER"
-            print(
-                f"{fmt:9s} {result['faces']:,} faces in {s:.1f} s: "
-                f"{result['faces'] / s:,.0f} faces/s, "
-                f"{result['written_mb'] / s:.1f} MB/s written ({result['written_mb']:.0f} MB, "
-                f"{result['image_mb'] / s:.1f} MB/s of images), "
-                f"peak RSS {result['peak_mb']:.0f} MB "
-                f"({result['baseline_mb']:.0f} MB after imports; target <= {MEMORY_TARGET_MB} MB: "
-                f"{verdict})"
-            )
+        for source in args.sources.split(","):
+            workspace = None
+            if source == "workspace":
+                # in a process of its own: Linux keeps the peak RSS across exec, so a parent
+                # that built 100,000 faces would hand its peak to every child it starts
+                workspace = Path(scratch) / "ws"
+                command = [sys.executable, __file__, "--build", str(workspace)]
+                command += ["--faces", str(args.faces), "--people", str(args.people)]
+                print(
+                    subprocess.run(command, check=True, capture_output=True, text=True).stdout,
+                    end="",
+                )
+            for fmt in args.formats.split(","):
+                out = Path(scratch) / f"{source}-{fmt}"
+                command = [sys.executable, __file__, "--child", fmt, "--faces", str(args.faces)]
+                command += ["--people", str(args.people), "--out", str(out)]
+                if workspace is not None:
+                    command += ["--workspace", str(workspace)]
+                run = subprocess.run(command, check=True, capture_output=True)
+                report(source, fmt, json.loads(run.stdout))
+                shutil.rmtree(out)
+
+
+def build_workspace(root: Path, count: int, people: int) -> None:
+    from faceloop.review.synthetic import build_synthetic
+    from faceloop.workspace import init_workspace
+
+    with init_workspace(root) as ws:
+        info = build_synthetic(ws, faces=count, people=people, labelled_fraction=1.0)
+    print(f"workspace  {info.labelled:,} labelled faces built in {info.seconds:.1f} s")
+
+
+def report(source: str, fmt: str, result: dict) -> None:
+    s = result["seconds"]
+    verdict = "ok" if result["peak_mb"] <= MEMORY_TARGET_MB else "OVER"
+    print(
+        f"{source:9s} {fmt:9s} {result['faces']:,} faces in {s:.1f} s: "
+        f"{result['faces'] / s:,.0f} faces/s, "
+        f"{result['written_mb'] / s:.1f} MB/s written ({result['written_mb']:.0f} MB, "
+        f"{result['image_mb'] / s:.1f} MB/s of images), "
+        f"peak RSS {result['peak_mb']:.0f} MB "
+        f"({result['baseline_mb']:.0f} MB after imports; target <= {MEMORY_TARGET_MB} MB: "
+        f"{verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -68,3 +68,42 @@ def noise_image(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image
     """A photo-like image with no face in it."""
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+
+
+#: ORL subjects for the dataset tests, under the names they get (one in katakana), and how
+#: many of each subject's photos they use
+ORL_PEOPLE = {1: "Ada", 2: "ボブ", 3: "Cleo", 4: "Dmitri"}
+ORL_PHOTOS = 6
+
+
+@pytest.fixture(scope="session")
+def orl_dataset_template(tmp_path_factory) -> Path:
+    """A workspace of 24 real ORL photos imported as a folder per person (faceloop
+    import-dataset), built once; tests copy it (see `orl_workspace`)."""
+    import shutil
+
+    from faceloop.import_dataset import import_dataset
+
+    if not DATA.is_dir():
+        pytest.skip(f"the shared test photos are not at {DATA}")
+    base = tmp_path_factory.mktemp("orl-dataset")
+    for subject, name in ORL_PEOPLE.items():
+        (base / "photos" / name).mkdir(parents=True)
+        for n in range(1, ORL_PHOTOS + 1):
+            shutil.copy(DATA / "orl" / f"s{subject}" / f"{n}.pgm", base / "photos" / name)
+    with init_workspace(base / "ws") as ws:
+        summary = import_dataset(ws, base / "photos")
+    assert summary.labelled == ORL_PHOTOS * len(ORL_PEOPLE), summary.problems
+    return base / "ws"
+
+
+@pytest.fixture
+def orl_workspace(orl_dataset_template: Path, tmp_path: Path) -> Workspace:
+    import shutil
+
+    from faceloop.workspace import open_workspace
+
+    shutil.copytree(orl_dataset_template, tmp_path / "orl-ws")
+    ws = open_workspace(tmp_path / "orl-ws")
+    yield ws
+    ws.close()

@@ -7,7 +7,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Person
+from faceloop.db.models import Person, PersonAlias
 
 
 def normalise_name(name: str) -> str:
@@ -64,3 +64,26 @@ def merged_person_ids(session: Session, person_id: int) -> list[int]:
         frontier = [child for child in children if child not in found]
         found.extend(frontier)
     return found
+
+
+def people_named(session: Session, name: str) -> list[int]:
+    """The people (merges resolved, hidden ones included) whose name or an alias is `name`,
+    compared by `search_key`; "#12" names person 12. Several when the name is ambiguous."""
+    text = name.strip()
+    if text.startswith("#") and text[1:].isascii() and text[1:].isdigit():
+        person_id = int(text[1:])
+        if person_id >= 2**63:
+            return []
+        exists = session.scalar(select(Person.id).where(Person.id == person_id))
+        return [root_person_id(session, person_id)] if exists is not None else []
+    key = search_key(text)
+    if not key:
+        return []
+    found: set[int] = set()
+    for person_id, person_name in session.execute(select(Person.id, Person.name)):
+        if search_key(person_name) == key:
+            found.add(person_id)
+    for person_id, alias in session.execute(select(PersonAlias.person_id, PersonAlias.alias)):
+        if search_key(alias) == key:
+            found.add(person_id)
+    return sorted({root_person_id(session, person_id) for person_id in found})

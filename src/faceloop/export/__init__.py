@@ -1,9 +1,10 @@
-"""Datasets in and out: TFRecord, image folders and Parquet, with manifests and a dataset card.
+"""Datasets in and out: TFRecord, image folders, Parquet and CSV, with manifests and a card.
 
 Pure functions over plain values: writers take an iterator of `ExportFace` and a folder, readers
 take a folder and yield `ImportedFace`. Nothing here knows about the database.
 """
 
+from faceloop.export.csv_files import write_csv
 from faceloop.export.image_folders import write_image_folders
 from faceloop.export.images import guess_image_kind, image_size, sniff_format
 from faceloop.export.labels import safe_name
@@ -24,7 +25,7 @@ from faceloop.export.records import (
     SkippedFace,
     TFRecordOptions,
 )
-from faceloop.export.splits import assign_splits, split_of
+from faceloop.export.splits import assign_splits, parse_fractions, split_of
 from faceloop.export.tfrecord import write_tfrecord
 
 __all__ = [
@@ -46,10 +47,12 @@ __all__ = [
     "detect_format",
     "guess_image_kind",
     "image_size",
+    "parse_fractions",
     "read_dataset",
     "safe_name",
     "sniff_format",
     "split_of",
+    "write_csv",
     "write_image_folders",
     "write_parquet",
     "write_tfrecord",

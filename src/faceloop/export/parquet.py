@@ -92,7 +92,7 @@ _BLOB = "image.bytes"
 _COMPRESSION = {path: "none" if path == _BLOB else "zstd" for path in _LEAVES}
 _NOT_FOR_BLOBS = [path for path in _LEAVES if path != _BLOB]
 REQUIRED_COLUMNS = ("image", "label")
-_READ_COLUMNS = ("image", "label", "face_id", "person", "aliases", "split")
+_READ_COLUMNS = ("image", "label", "face_id", "person", "aliases", "split", "box")
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -264,6 +264,7 @@ def _faces(
     people = batch.column("person").to_pylist() if "person" in names else none
     aliases = batch.column("aliases").to_pylist() if "aliases" in names else none
     splits = batch.column("split").to_pylist() if "split" in names else none
+    boxes = batch.column("box").to_pylist() if "box" in names else none
     for i in range(batch.num_rows):
         if not images[i]:
             report(Problem(path, first + i, "no image bytes"))
@@ -277,4 +278,14 @@ def _faces(
             aliases=tuple(aliases[i] or ()),
             file=path,
             record=first + i,
+            box=_box(boxes[i]),
         )
+
+
+def _box(value: object) -> tuple[int, int, int, int] | None:
+    """A box column of another shape (a foreign file) is no box, not an error."""
+    try:
+        left, top, right, bottom = (int(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (left, top, right, bottom)

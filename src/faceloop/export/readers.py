@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from faceloop.export.csv_files import is_csv_dataset, read_csv_dataset
 from faceloop.export.image_folders import read_image_tree
 from faceloop.export.labels import LABELS_FILE
 from faceloop.export.parquet import read_parquet
 from faceloop.export.records import ImportedFace, Problem
 from faceloop.export.tfrecord import TFRECORD_SUFFIXES, read_tfrecord, tfrecord_files
 
-Format = Literal["tfrecord", "parquet", "image_folders", "folder_tree"]
+Format = Literal["tfrecord", "parquet", "csv", "image_folders", "folder_tree"]
 
 
 def _parquet_files(folder: Path) -> list[Path]:
@@ -27,7 +28,8 @@ def _parquet_files(folder: Path) -> list[Path]:
 
 
 def detect_format(path: Path | str) -> Format:
-    """Which reader fits: by suffix for a file, by content for a folder."""
+    """Which reader fits: by suffix for a file, by content for a folder (shards, then Parquet
+    files, then manifest.csv with an images/ folder, then folders of images)."""
     path = Path(path)
     if path.is_file():
         if path.suffix in TFRECORD_SUFFIXES:
@@ -44,6 +46,8 @@ def detect_format(path: Path | str) -> Format:
         return "tfrecord"
     if has_parquet:
         return "parquet"
+    if is_csv_dataset(path):
+        return "csv"
     if any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):
         return "image_folders" if (path / LABELS_FILE).is_file() else "folder_tree"
     raise ValueError(f"{path}: no TFRecord or Parquet files and no folders of images")
@@ -79,6 +83,8 @@ class DatasetReader(Iterator[ImportedFace]):
             return read_tfrecord(files, root, self._report)
         if self.format == "parquet":
             return read_parquet([self.path] if single else _parquet_files(self.path), self._report)
+        if self.format == "csv":
+            return read_csv_dataset(self.path, self._report)
         return read_image_tree(self.path, self._report)
 
 

@@ -167,6 +167,9 @@ class ImportedFace:
     file: Path | None = None
     #: index of the record within `file` (TFRecord, Parquet), None for one-image files
     record: int | None = None
+    #: (left, top, right, bottom) of the face in its source photo, when the dataset says; it
+    #: places the face in `image` only when the image is that whole photo
+    box: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
