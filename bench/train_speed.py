@@ -5,7 +5,10 @@ Synthetic embeddings shaped like dlib's (see faceloop.learn.synthetic): class 0 
 30% of the labelled faces, drawn from people who are not targets; the unlabelled faces are 60%
 target people and 40% strangers. Prints figures; not a test.
 
-    .venv/bin/python bench/train_speed.py [--threads 2] [--cnn-photos 256]
+    .venv/bin/python bench/train_speed.py [--threads N] [--cnn-photos 256]
+
+Two threads on two cores ran three times slower than one whenever anything else ran (torch's
+threads wait on each other), so the default is what faceloop's jobs use.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 
 from faceloop.learn import CnnClassifier, EmbeddingHead, build_training_set
 from faceloop.learn.synthetic import EmbeddingWorld, synthetic_crops
+from faceloop.learning_jobs import background_threads
 
 
 def synthetic_faces(labelled: int, classes: int, unlabelled: int, seed: int):
@@ -97,7 +101,10 @@ def main() -> None:
     parser.add_argument("--cnn-photos", type=int, default=256)
     parser.add_argument("--cnn-epochs", type=int, default=1)
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+        "--threads",
+        type=int,
+        default=background_threads(),
+        help="torch threads (default: what faceloop's jobs use on this machine)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-cnn", action="store_true")

@@ -50,10 +50,15 @@ QUEUE_URL_VAR = "FACELOOP_QUEUE_URL"
 QUEUE_FILE = "queue.db"
 PROGRESS_INTERVAL = 0.25
 #: modules whose import registers more kinds of job (a later issue adds its module here)
-KIND_MODULES: tuple[str, ...] = ()
+KIND_MODULES: tuple[str, ...] = ("faceloop.learning_jobs", "faceloop.grouping_jobs")
 SMALL_IMPORT = 8
 
 _kinds: dict[str, JobFunction] = {}
+
+
+class JobError(Exception):
+    """A job that cannot go on for a reason its message gives (not a bug): it fails with that
+    message and no traceback in the log."""
 
 
 def register(kind: str) -> Callable[[JobFunction], JobFunction]:
@@ -156,6 +161,9 @@ def run_job(ws: Workspace, job_id: int) -> JobInfo:
             raise ValueError(f"unknown kind of job {kind!r}")
         result = function(ws, params, reporter)
         status, message = DONE, reporter.message or "done"
+    except JobError as exc:
+        log.info("job %s (%s) failed: %s", job_id, kind, exc)
+        result, status, message = None, FAILED, _reason(exc)
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, kind)
         result, status, message = None, FAILED, _reason(exc)

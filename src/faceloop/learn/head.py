@@ -92,4 +92,6 @@ class EmbeddingHead(TorchClassifier):
         return _HeadNet(self.input_shape_[0], self.hidden, n_classes, self.dropout, self.scale)
 
     def _inputs(self, X: np.ndarray, train: bool, generator: torch.Generator) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(X))
+        X = np.ascontiguousarray(X)
+        # embeddings read straight from database bytes are read-only; torch wants to own them
+        return torch.from_numpy(X if X.flags.writeable else X.copy())

@@ -7,16 +7,17 @@ is never offered as that person again, and the next model learns from it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from faceloop.dataset import vectors
 from faceloop.db.models import Decision, Face, FaceLabel, Person, Prediction
 from faceloop.people import merged_person_ids
-from faceloop.review.decisions import PERSON, REJECT, SKIP, decide, new_batch
+from faceloop.review.decisions import PERSON, REJECT, SKIP, UNDO, decide, new_batch
 
 PAGE = 24
 REFERENCES = 3
@@ -42,52 +43,71 @@ class ConfirmPage:
     pending: int
 
 
-def _pending(person_id: int | None = None):
-    """Top guesses for faces nobody has labelled, that no one has refused for that person."""
+def _waiting(query, person_id: int | None = None, exclude: Collection[int] = ()):
+    """Narrow a query on `prediction` to top guesses for faces nobody has labelled, that no
+    one has refused for that person; `exclude` leaves out faces a page already holds.
+
+    The refusals are a subquery that does not depend on the row, so SQLite works it out once
+    per query rather than once per prediction (there may be a hundred thousand)."""
     refused = aliased(Decision)
-    skipped = aliased(Decision)
-    query = (
-        select(
-            Prediction.face_id,
-            Face.image_id,
-            Prediction.person_id,
-            Prediction.score,
-            exists()
-            .where(skipped.face_id == Prediction.face_id, skipped.verdict == SKIP)
-            .label("skipped"),
-        )
-        .join(Face, Face.id == Prediction.face_id)
-        .outerjoin(FaceLabel, FaceLabel.face_id == Prediction.face_id)
-        .where(
-            Prediction.rank == 0,
-            Prediction.person_id.is_not(None),
-            FaceLabel.face_id.is_(None),
-            ~exists().where(
-                and_(
-                    refused.face_id == Prediction.face_id,
-                    refused.verdict == REJECT,
-                    refused.person_id == Prediction.person_id,
-                )
-            ),
-        )
+    withdrawn, redone = aliased(Decision), aliased(Decision)
+    # a refusal that was undone (and the undo not itself undone) no longer stands; deeper
+    # undo-of-undo chains are rare enough to read as the last two steps say
+    refusal_undone = exists().where(
+        withdrawn.face_id == refused.face_id,
+        withdrawn.verdict == UNDO,
+        withdrawn.undoes_id == refused.id,
+        ~exists().where(
+            redone.face_id == withdrawn.face_id,
+            redone.verdict == UNDO,
+            redone.undoes_id == withdrawn.id,
+        ),
+    )
+    standing_refusals = select(refused.face_id, refused.person_id).where(
+        refused.verdict == REJECT, ~refusal_undone
+    )
+    query = query.outerjoin(FaceLabel, FaceLabel.face_id == Prediction.face_id).where(
+        Prediction.rank == 0,
+        Prediction.person_id.is_not(None),
+        FaceLabel.face_id.is_(None),
+        tuple_(Prediction.face_id, Prediction.person_id).not_in(standing_refusals),
     )
     if person_id is not None:
-        query = query.where(Prediction.person_id == person_id)
+        # every prediction is of one model (a run replaces the last one's): naming it lets
+        # SQLite read the person's rows from the (model, person, rank, score) index
+        current = aliased(Prediction)
+        model = select(current.model_id).limit(1).scalar_subquery()
+        query = query.where(Prediction.model_id == model, Prediction.person_id == person_id)
+    if exclude:
+        query = query.where(Prediction.face_id.not_in(list(exclude)))
     return query
 
 
-def _ordered(query, order: str):
+def next_suggestions(
+    session: Session,
+    *,
+    person_id: int | None = None,
+    order: str = "confident",
+    limit: int = 1,
+    exclude: Collection[int] = (),
+) -> list[Suggestion]:
+    """In the chosen order, faces someone skipped last."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {ORDERS}")
     score = Prediction.score.desc() if order == "confident" else Prediction.score.asc()
-    return query.order_by("skipped", score, Prediction.face_id)
-
-
-def next_suggestions(
-    session: Session, *, person_id: int | None = None, order: str = "confident", limit: int = 1
-) -> list[Suggestion]:
-    rows = session.execute(_ordered(_pending(person_id), order).limit(limit)).all()
-    return [Suggestion(r.face_id, r.image_id, r.person_id, r.score) for r in rows]
+    skipped = Prediction.face_id.in_(select(Decision.face_id).where(Decision.verdict == SKIP))
+    query = select(Prediction.face_id, Prediction.person_id, Prediction.score)
+    rows = session.execute(
+        _waiting(query, person_id, exclude)
+        .order_by(skipped, score, Prediction.face_id)
+        .limit(limit)
+    ).all()
+    images = dict(
+        session.execute(
+            select(Face.id, Face.image_id).where(Face.id.in_([r.face_id for r in rows]))
+        ).all()
+    )
+    return [Suggestion(r.face_id, images[r.face_id], r.person_id, r.score) for r in rows]
 
 
 def confirm_page(
@@ -96,20 +116,28 @@ def confirm_page(
     person_id: int | None = None,
     order: str = "confident",
     size: int = PAGE,
+    exclude: Collection[int] = (),
 ) -> ConfirmPage | None:
     """Up to `size` faces predicted as one person: the given one, or else the person of the
     first suggestion in the chosen order. None when nothing waits."""
     if person_id is None:
-        first = next_suggestions(session, order=order, limit=1)
+        first = next_suggestions(session, order=order, limit=1, exclude=exclude)
         if not first:
             return None
         person_id = first[0].person_id
-    suggestions = next_suggestions(session, person_id=person_id, order=order, limit=size)
+    suggestions = next_suggestions(
+        session, person_id=person_id, order=order, limit=size, exclude=exclude
+    )
     if not suggestions:
         return None
-    pending = session.scalar(select(func.count()).select_from(_pending(person_id).subquery()))
+    pending = pending_count(session, person_id)
     name = session.scalar(select(Person.name).where(Person.id == person_id)) or "?"
     return ConfirmPage(person_id, name, suggestions, reference_faces(session, person_id), pending)
+
+
+def pending_count(session: Session, person_id: int | None = None) -> int:
+    """Suggestions still waiting for an answer: for one person, or for everyone."""
+    return session.scalar(_waiting(select(func.count(Prediction.face_id)), person_id))
 
 
 def reference_faces(session: Session, person_id: int, count: int = REFERENCES) -> list[int]:

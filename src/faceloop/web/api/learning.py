@@ -1,0 +1,135 @@
+"""The learning loop over HTTP: train now, the models and their figures, the confirm queue,
+and identifying people in an uploaded photo."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from pydantic import Field
+
+from faceloop.decode import UnreadableImage
+from faceloop.identify import Identification, identify
+from faceloop.jobs import JobInfo, get_job
+from faceloop.learning_jobs import check_train_params, maybe_retrain, submit_train
+from faceloop.model_summaries import ModelSummary, model_summaries
+from faceloop.review.confirming import (
+    Answer,
+    ConfirmResult,
+    ConfirmView,
+    answer_suggestions,
+    confirm_view,
+)
+from faceloop.training import NoModel
+from faceloop.web.deps import WS, User
+from faceloop.web.schemas import ID_MAX, Body, Id, IdQuery
+
+router = APIRouter(tags=["learning"])
+
+
+class TrainBody(Body):
+    """Every field is optional: the workspace's [train] settings fill the rest."""
+
+    kind: Literal["head", "cnn"] | None = None
+    #: faces a person needs for a class of their own
+    min_per_class: int | None = Field(default=None, ge=1, le=100_000)
+    #: the share of class 0, "other", in the training set
+    other_ratio: float | None = Field(default=None, ge=0.0, lt=1.0)
+
+
+class ConfirmAnswer(Body):
+    face_id: Id
+    answer: Literal["yes", "no", "skip", "correct"]
+    #: for "correct": who the face is instead, by id or by name (a new name creates them)
+    person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ConfirmBody(Body):
+    """Answers to "Is this <person>?"; a page sends "yes" for the faces kept and "no" for
+    the ones deselected."""
+
+    person_id: Id
+    answers: list[ConfirmAnswer] = Field(min_length=1, max_length=100)
+    #: name a person already on another face of the photo anyway
+    confirm: bool = False
+
+
+@router.post("/train", response_model=JobInfo, status_code=202)
+def train_now(ws: WS, user: User, body: TrainBody | None = None) -> JobInfo:
+    """Train a model (warm from the last one), then predict the unlabelled faces, in the
+    background; follow the job at /jobs/{id}. While a run is queued or running, that run is
+    returned instead of starting another."""
+    body = body or TrainBody()
+    params = check_train_params(body.kind, body.min_per_class, body.other_ratio)
+    return get_job(ws, submit_train(ws, params, user))
+
+
+@router.get("/models", response_model=list[ModelSummary])
+def models(ws: WS, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ModelSummary]:
+    """Newest first: kind, parent, held-out top-1 accuracy, per-person precision and recall,
+    the most confused pairs and the identify threshold."""
+    return model_summaries(ws, limit)
+
+
+@router.get("/confirm", response_model=ConfirmView)
+def confirm(
+    ws: WS,
+    order: Literal["confident", "uncertain"] | None = None,
+    mode: Literal["one", "page"] = "one",
+    limit: Annotated[int | None, Query(ge=1, le=24)] = None,
+    person_id: IdQuery = None,
+    exclude: Annotated[list[int] | None, Query(max_length=500)] = None,
+) -> ConfirmView:
+    """The next guesses to confirm: one face at a time (`mode=one`, a few ahead) or a page of
+    up to 24 faces guessed as one person. `order` defaults to the workspace setting. When
+    nothing is offered, `empty_reason` and `message` say why."""
+    held = [face for face in exclude or () if 1 <= face <= ID_MAX]
+    return confirm_view(ws, mode=mode, order=order, limit=limit, person_id=person_id, exclude=held)
+
+
+@router.post("/confirm", response_model=ConfirmResult)
+def answer(ws: WS, user: User, body: ConfirmBody) -> ConfirmResult:
+    """Answer "Is this <person>?" for one face or a whole page, as one action (undo it with
+    /batches/{batch}/undo). 409 when a face would name someone already on another face of its
+    photo and `confirm` is not set."""
+    result = answer_suggestions(
+        ws,
+        body.person_id,
+        [Answer(a.face_id, a.answer, a.person_id, a.name) for a in body.answers],
+        user_id=user,
+        confirm=body.confirm,
+    )
+    return dataclasses.replace(result, retrain_job_id=maybe_retrain(ws))
+
+
+@router.post("/identify", response_model=Identification)
+def identify_photo(
+    ws: WS,
+    file: Annotated[UploadFile, File(description="a photo")],
+    threshold: Annotated[
+        float | None,
+        Form(ge=0.0, le=1.0, description="below this score a face is 'unknown'"),
+    ] = None,
+    model_id: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None,
+) -> Identification:
+    """Who is in the photo: each face's box (in the photo's pixels, upright) with the five
+    most likely people and their scores; the verdict is "unknown" below the threshold (by
+    default the one chosen on the model's held-out faces for 99% precision)."""
+    limit = ws.settings.imports.max_file_mb * 1024 * 1024
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"the photo is larger than {ws.settings.imports.max_file_mb} MB")
+    if not data:
+        raise ValueError("file: the upload is empty")
+    try:
+        return identify(ws, data, threshold=threshold, model_id=model_id)
+    except NoModel as exc:
+        if model_id is not None:
+            raise LookupError(f"no model {model_id}") from None
+        raise HTTPException(409, str(exc)) from None
+    except UnreadableImage as exc:
+        raise ValueError(f"not a photo faceloop can read: {exc}") from None
+    except OSError as exc:
+        raise HTTPException(409, f"the model's file cannot be read: {exc}") from None

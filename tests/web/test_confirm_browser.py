@@ -1,0 +1,134 @@
+"""The confirm page in a real browser (chromium through Playwright) against a real
+`faceloop serve` on a workspace with a trained model and its predictions.
+
+A failing test leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA
+from tests.web.conftest import ARTIFACTS
+from tests.web.test_browser import ARGS, CHROMIUM, FACELOOP, Server, free_port
+
+pytestmark = [
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(learning_template: Path, tmp_path_factory):
+    root = tmp_path_factory.mktemp("confirm-browser") / "ws"
+    shutil.copytree(learning_template, root)
+    port = free_port()
+    log = open(root / "serve.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [FACELOOP, "serve", "--workspace", str(root), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise AssertionError((root / "serve.log").read_text()) from None
+            time.sleep(0.2)
+    try:
+        yield Server(base, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.js_errors = []
+    tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def current(page) -> dict | None:
+    return page.evaluate(
+        "() => { const c = window.faceloopConfirm.current;"
+        " return c && {person_id: c.person_id, faces: c.items.map((i) => i.face_id),"
+        " cursor: c.cursor, selected: [...c.selected]}; }"
+    )
+
+
+def test_confirm_a_page_with_the_keyboard(server, page) -> None:
+    page.goto(server.base + "/confirm?mode=page&order=confident")
+    page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
+    shown = current(page)
+    faces, person = shown["faces"], shown["person_id"]
+    assert len(faces) >= 3 and sorted(shown["selected"]) == sorted(faces)
+    assert page.locator(".confirm-tile").count() == len(faces)
+    assert page.locator("#page-references img").count() == 3
+    name = server.api("GET", f"/people/{person}")["name"]
+    assert page.inner_text("#person-name") == name
+
+    keyboard = page.keyboard
+    keyboard.press("l")
+    keyboard.press("ArrowRight")
+    keyboard.press("h")
+    keyboard.press("x")  # the second face is wrong
+    assert current(page)["cursor"] == 1
+    dropped = faces[1]
+    assert page.locator(f"#tile-{dropped}.refused").count() == 1
+    keyboard.press("Enter")
+    # the next page (or the empty queue) is there at once
+    page.wait_for_function(
+        f"() => !window.faceloopConfirm.current"
+        f" || !window.faceloopConfirm.current.items.some((i) => i.face_id === {dropped})"
+    )
+    page.evaluate("() => window.faceloopConfirm.settled()")
+
+    for face_id in faces:
+        face = server.api("GET", f"/faces/{face_id}")
+        if face_id == dropped:
+            assert face["verdict"] is None
+        else:
+            assert (face["verdict"], face["person_id"]) == ("person", person), face_id
+    refusals = server.api("GET", f"/activity?face_id={dropped}&action=reject")["entries"]
+    assert len(refusals) == 1 and refusals[0]["person_id"] == person
+    offered = server.api("GET", f"/confirm?mode=page&person_id={person}")["items"]
+    assert dropped not in {item["face_id"] for item in offered}
+    assert page.locator("#history li.saved").count() == 1
+    assert page.js_errors == []
