@@ -44,6 +44,8 @@ class TrainSettings:
     min_per_class: int = 30
     other_ratio: float = 0.3
     retrain_after: int = 200
+    recluster_after: int = 100
+    adapt_groups: bool = True
     top_k: int = 5
     confirm_order: str = "confident"
     identify_threshold: float = -1.0
@@ -151,6 +153,12 @@ min_per_class = 30
 other_ratio = 0.3
 # Retrain (from the last model) and predict again after this many new decisions.
 retrain_after = 200
+# Group the unlabelled look-alike faces again (faceloop cluster) after this many new decisions,
+# so thresholds and "probably <name>" suggestions follow the labels. 0: only on request.
+recluster_after = 100
+# Once enough faces are labelled, adapt distances to these people (a projection fitted on the
+# labels) for grouping and nearest-face suggestions; false keeps dlib's own distances.
+adapt_groups = true
 # Suggestions kept per unlabelled face.
 top_k = 5
 # Confirm pages: "confident" (most confident first: fastest growth) or "uncertain" (least

@@ -46,3 +46,17 @@ def test_cut_undoes_the_highest_merges() -> None:
     tree = agglomerate(x, np.arange(15), candidate_edges(idx, dist, np.inf), np.inf)
     assert len(np.unique(tree.labels)) == 1
     assert same_partition(cut(15, tree.merges, 2), np.repeat(np.arange(3), 5))
+
+
+def test_cannot_link_pairs_are_never_merged() -> None:
+    rng = np.random.default_rng(1)
+    centre = rng.normal(size=128).astype(np.float32)
+    x = centre + rng.normal(scale=0.01, size=(8, 128)).astype(np.float32)
+    photos = np.arange(8)
+    idx, dist = knn_graph(x, 7)
+    edges = candidate_edges(idx, dist, 1.0)
+    assert len(np.unique(agglomerate(x, photos, edges, 1.0).labels)) == 1
+    first, second = np.array([0, 0, 5]), np.array([3, 6, 6])
+    labels = agglomerate(x, photos, edges, 1.0, (first, second)).labels
+    assert all(labels[a] != labels[b] for a, b in zip(first, second, strict=True))
+    assert len(np.unique(labels)) <= 3

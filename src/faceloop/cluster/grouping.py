@@ -84,13 +84,15 @@ def cluster_members(
     *,
     neighbours: int = NEIGHBOURS,
     seed: int = 0,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """All clusters (singletons included) as ascending index arrays, largest first."""
     x = np.asarray(embeddings, dtype=np.float32)
     if len(x) == 0:
         return []
     idx, dist = knn_graph(x, neighbours, seed=seed)
-    labels = agglomerate(x, image_ids, candidate_edges(idx, dist, threshold), threshold).labels
+    edges = candidate_edges(idx, dist, threshold)
+    labels = agglomerate(x, image_ids, edges, threshold, cannot_link).labels
     order = np.argsort(labels, kind="stable")
     cuts = np.flatnonzero(np.diff(labels[order])) + 1
     clusters = np.split(order, cuts)
@@ -113,6 +115,7 @@ def group_faces(
     next_id: int | None = None,
     neighbours: int = NEIGHBOURS,
     seed: int = 0,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Grouping:
     """Group unlabelled faces (embeddings (N, d), the photo of each) so that no group holds two
     faces of one photo.
@@ -124,6 +127,8 @@ def group_faces(
     previous: face id -> group id from the last run, so that groups keep their ids; face_ids
     (default 0..N-1) say which face each row is.
     projection: applied to the embeddings and the anchors before anything else.
+    cannot_link: pairs of indices (first, second) never put in one group, beyond the faces of
+    one photo (a person said "not the same person").
     """
     x = np.asarray(embeddings, dtype=np.float32)
     image_ids = np.asarray(image_ids)
@@ -138,7 +143,9 @@ def group_faces(
             anchors = Anchors(
                 projection.transform(anchors.embeddings), anchors.person_ids, anchors.image_ids
             )
-    clusters = cluster_members(x, image_ids, threshold, neighbours=neighbours, seed=seed)
+    clusters = cluster_members(
+        x, image_ids, threshold, neighbours=neighbours, seed=seed, cannot_link=cannot_link
+    )
     suggestions: list[Suggestion | None] = [None] * len(clusters)
     if anchors is not None and len(anchors.person_ids):
         suggestions = suggest_people(

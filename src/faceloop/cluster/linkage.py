@@ -18,7 +18,8 @@ lists are enough and 100,000 faces never need 10^10 distances.
 
 Cannot-link: two faces of one photo are different people. A merge that would put two faces of
 one photo together is refused and its edge dropped; refusing is final, since any later union that
-contains the pair contains the conflict too.
+contains the pair contains the conflict too. Pairs a person has said are different people ("not
+the same person" on a group) are refused the same way.
 """
 
 from __future__ import annotations
@@ -140,15 +141,32 @@ def _conflicts(
     return conflict
 
 
+def _pair_conflicts(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray, n: int):
+    """Which of the disjoint proposed merges (a[i], b[i]) would join the clusters of a
+    cannot-link pair; first / second are the clusters of each pair's two faces."""
+    conflict = np.zeros(len(a), dtype=bool)
+    if len(first) == 0 or len(a) == 0:
+        return conflict
+    pair_of = np.full(n, -1, dtype=np.int64)
+    pair_of[a] = np.arange(len(a))
+    pair_of[b] = np.arange(len(a))
+    p, q = pair_of[first], pair_of[second]
+    hit = (p >= 0) & (p == q)
+    conflict[p[hit]] = True
+    return conflict
+
+
 def agglomerate(
     x: np.ndarray,
     image_ids: np.ndarray,
     edges: tuple[np.ndarray, np.ndarray, np.ndarray],
     threshold: float,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Agglomeration:
     """Merge clusters joined by an edge, nearest first, while their linkage is at most the
     threshold and no photo would hold two faces of one cluster. edges are (u, v, distance)
-    pairs of face indices with u < v, as `candidate_edges` gives them."""
+    pairs of face indices with u < v, as `candidate_edges` gives them. cannot_link: pairs of
+    face indices that must end in different clusters, beyond the faces of one photo."""
     n = len(x)
     u, v, _ = (np.asarray(e) for e in edges)
     u, v = u.astype(np.int64), v.astype(np.int64)
@@ -162,6 +180,10 @@ def agglomerate(
     _, image_index, image_counts = np.unique(image_ids, return_inverse=True, return_counts=True)
     shared = np.flatnonzero(image_counts[image_index] > 1)
     member_cluster, member_image = parent[shared], image_index[shared]
+    if cannot_link is None:
+        cannot_link = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    link_first = np.asarray(cannot_link[0], dtype=np.int64)
+    link_second = np.asarray(cannot_link[1], dtype=np.int64)
     best = np.full(n, -1, dtype=np.int64)
     _best_partners(u, v, w, best, None)
     merges: list[np.ndarray] = []
@@ -169,6 +191,7 @@ def agglomerate(
         mutual = (best[u] == v) & (best[v] == u)
         a, b, h = u[mutual], v[mutual], w[mutual]
         clash = _conflicts(a, b, member_cluster, member_image, n)
+        clash |= _pair_conflicts(a, b, link_first, link_second, n)
         affected = np.zeros(n, dtype=bool)
         if clash.any():
             # refused for good: any later union holding both sides holds the conflict too
@@ -188,6 +211,7 @@ def agglomerate(
             remap = np.arange(n, dtype=np.int64)
             remap[b] = a
             member_cluster = remap[member_cluster]
+            link_first, link_second = remap[link_first], remap[link_second]
             involved = np.zeros(n, dtype=bool)
             involved[a] = True
             involved[b] = True

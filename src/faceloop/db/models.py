@@ -300,6 +300,23 @@ class FaceGroupMember(Base):
     )
 
 
+class GroupCannotLink(Base):
+    """Faces a person said are not one person: "not the same person" on a group (every face on
+    a side of its own) or a split (one side per part). Faces of one record on different sides
+    are never grouped together again; undoing the action sets `undone_at`."""
+
+    __tablename__ = "group_cannot_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    group_id: Mapped[int] = mapped_column(Integer, index=True)
+    face_id: Mapped[int] = mapped_column(ForeignKey("face.id", ondelete="CASCADE"), index=True)
+    side: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class ForgottenPerson(Base):
     """A person removed on request, who must not be collected or labelled again."""
 

@@ -1,0 +1,538 @@
+"""How much labelling a person does with faceloop: an oracle that knows every face drives
+faceloop's own queues until every face is labelled, and the same oracle labels the same photos
+the original way, in one run.
+
+    .venv/bin/python bench/simulate_labeling.py DATASET [--min-photos 5] [--limit-people N]
+        [--workspace CACHE] [--recluster-after 100] [--retrain-after 200] [--no-original]
+
+DATASET is any folder with one folder of photos per person. People with fewer than
+--min-photos photos are left out. The photos are imported into a fresh workspace with
+faceloop's import (kept in --workspace CACHE and reused by later runs with the same selection),
+unlabelled. Truth: a photo's person is its largest face (ties: nearest the centre); any other
+face in it is "unknown person".
+
+Actions are the keypresses and clicks the real pages need, and faces shown are the faces they
+put on the screen:
+- groups page (review/groups.py; largest group first): the oracle deselects each face that is
+  not the group's main identity (1 action each), then names the group: Enter on the suggested
+  person ("probably <name>"), or typing a name and Enter, which counts as ONE action however
+  long the name (autocomplete fills it after a few letters; a keypress count would depend only
+  on the names), or `u` for "unknown person": 1 action for the group;
+- confirm pages (review/confirm.py page mode, `answer_page`: up to 24 faces suggested as one
+  person, here from the person's nearest labelled faces, review/nearest.py, usable long before
+  the person has enough faces for a model): 1 action for the page, 1 per deselected face;
+- "unknown person" pages (review/groups.py `background_faces`: faces smaller than another face
+  of their photo, in no group and like no one labelled, smallest first): 1 action per page, 1
+  per deselected face;
+- the label queue (review/queue.py, one face at a time): 1 action per face (a digit picks a
+  suggested person, or a typed name, or `u`).
+Like the app's job hooks, the faces are grouped again after --recluster-after decisions, and
+a model is trained (warm start) and predicts after --retrain-after decisions once someone has
+min_per_class faces.
+
+The original workflow, simulated on a copy of the same import: label one face at a time
+(photos with one face first) until people have 30 faces; then train, and confirm predictions one
+at a time, best first (y: 1 action; n: 1 action and the face goes back to the label queue);
+retrain after every 200 decisions; repeat until every face is labelled.
+
+Printed for both: actions per labelled face, faces shown per labelled face, label precision
+(share of faces whose final label is their true one), and the ratio of actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceloop.scan import IMAGE_EXTENSIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "faceloop-simulate"
+
+
+# ------------------------------------------------------------------ the dataset and its import
+
+
+def select_people(
+    dataset: Path, min_photos: int, limit_people: int | None
+) -> dict[str, list[Path]]:
+    """Person folder name -> photo files, for people with at least min_photos photos, in name
+    order (the first limit_people of them)."""
+    people: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        photos = sorted(
+            f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if len(photos) >= min_photos:
+            people[folder.name] = photos
+    if limit_people is not None:
+        people = dict(list(people.items())[:limit_people])
+    return people
+
+
+def cached_import(people: dict[str, list[Path]], cache: Path, workers: int | None) -> Path:
+    """A workspace holding exactly these photos, unlabelled: imported once, then reused."""
+    from faceloop.ingest import import_photos
+    from faceloop.workspace import init_workspace
+
+    files = [str(f.resolve()) for photos in people.values() for f in photos]
+    key = hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
+    root = cache / f"import-{key}"
+    done = root / "simulation-import.json"
+    if done.exists():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    started = time.monotonic()
+    print(f"importing {len(files):,} photos of {len(people)} people into {root} ...", flush=True)
+    with init_workspace(root) as ws:
+        summary = import_photos(ws, files, workers=workers)
+    print(
+        f"imported {summary.imported:,} photos, {summary.faces:,} faces in "
+        f"{time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    done.write_text(json.dumps({"files": len(files), "faces": summary.faces}), encoding="utf-8")
+    return root
+
+
+def fresh_copy(pristine: Path, where: Path) -> Path:
+    if where.exists():
+        shutil.rmtree(where)
+    shutil.copytree(pristine, where, ignore=shutil.ignore_patterns("queue.db*", "locks"))
+    return where
+
+
+# ------------------------------------------------------------------ truth
+
+
+UNKNOWN = ""
+
+
+def truth_of(ws) -> dict[int, str]:
+    """Face id -> the person's folder name, or UNKNOWN for every face but the photo's largest
+    (ties: nearest the centre)."""
+    from sqlalchemy import select
+
+    from faceloop.db.models import Face, Image, ImageOrigin
+
+    with ws.sessions() as session:
+        folder = {}
+        for image_id, path in session.execute(
+            select(ImageOrigin.image_id, ImageOrigin.path).order_by(ImageOrigin.id)
+        ):
+            folder.setdefault(image_id, Path(path).parent.name)
+        sizes = dict(
+            (i, (w, h)) for i, w, h in session.execute(select(Image.id, Image.width, Image.height))
+        )
+        faces: dict[int, list[tuple]] = {}
+        for row in session.execute(
+            select(Face.id, Face.image_id, Face.left, Face.top, Face.right, Face.bottom)
+        ):
+            faces.setdefault(row[1], []).append(row)
+    truth = {}
+    for image_id, rows in faces.items():
+        w, h = sizes[image_id]
+
+        def key(r: tuple, w: int = w, h: int = h) -> tuple[float, float]:
+            cx, cy = (r[2] + r[4]) / 2, (r[3] + r[5]) / 2
+            return (-(r[4] - r[2]) * (r[5] - r[3]), (cx - w / 2) ** 2 + (cy - h / 2) ** 2)
+
+        main = min(rows, key=key)
+        for r in rows:
+            truth[r[0]] = folder[image_id] if r is main else UNKNOWN
+    return truth
+
+
+# ------------------------------------------------------------------ counting
+
+
+@dataclass
+class Tally:
+    """Actions and faces shown, by where they were spent."""
+
+    actions: dict
+    shown: dict
+
+    @classmethod
+    def new(cls) -> Tally:
+        return cls({}, {})
+
+    def add(self, where: str, actions: int, shown: int) -> None:
+        self.actions[where] = self.actions.get(where, 0) + actions
+        self.shown[where] = self.shown.get(where, 0) + shown
+
+    @property
+    def total_actions(self) -> int:
+        return sum(self.actions.values())
+
+    @property
+    def total_shown(self) -> int:
+        return sum(self.shown.values())
+
+
+@dataclass
+class Outcome:
+    name: str
+    tally: Tally
+    labelled: int
+    faces: int
+    precision: float
+    seconds: float
+    notes: str = ""
+
+
+def score(ws, truth: dict[int, str], name: str, tally: Tally, started: float, notes="") -> Outcome:
+    from sqlalchemy import select
+
+    from faceloop.db.models import FaceLabel, Person
+
+    with ws.sessions() as session:
+        names = dict(session.execute(select(Person.id, Person.name)).all())
+        roots = {}
+        for pid, merged in session.execute(select(Person.id, Person.merged_into_id)):
+            roots[pid] = merged
+        labels = session.execute(
+            select(FaceLabel.face_id, FaceLabel.verdict, FaceLabel.person_id)
+        ).all()
+    right = 0
+    for face_id, verdict, person_id in labels:
+        while person_id is not None and roots.get(person_id) is not None:
+            person_id = roots[person_id]
+        said = names.get(person_id, "?") if verdict == "person" else UNKNOWN
+        if verdict in ("person", "unknown") and said == truth.get(face_id):
+            right += 1
+    return Outcome(
+        name,
+        tally,
+        labelled=len(labels),
+        faces=len(truth),
+        precision=right / max(len(labels), 1),
+        seconds=time.monotonic() - started,
+        notes=notes,
+    )
+
+
+# ------------------------------------------------------------------ the hooks the app runs
+
+
+def run_hooks(ws, tally: Tally, *, cluster: bool = True) -> None:
+    """What the app's job hooks would start after these decisions, run to the end at once (a
+    worker would pick them up right away)."""
+    from faceloop import jobs
+    from faceloop.grouping_jobs import maybe_recluster
+    from faceloop.learning_jobs import maybe_retrain
+
+    for hook, where in ((maybe_retrain, "trainings"), (maybe_recluster, "re-clusterings")):
+        if hook is maybe_recluster and not cluster:
+            continue
+        job_id = hook(ws)
+        if job_id is not None:
+            job = jobs.run_job(ws, job_id)
+            tally.add(where, 0, 0)
+            tally.shown[where] = tally.shown.get(where, 0) + 1
+            if job.status != "done" and "not trained" not in job.message:
+                raise RuntimeError(f"{job.kind} job failed: {job.message}")
+
+
+def set_settings(root: Path, **values) -> None:
+    """Write [train] settings into the workspace's faceloop.toml."""
+    path = root / "faceloop.toml"
+    text = path.read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=")[0].strip()
+        if key in values:
+            line = f"{key} = {values.pop(key)}"
+        lines.append(line)
+    if values:
+        at = lines.index("[train]") + 1
+        lines[at:at] = [f"{key} = {value}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def model_threshold(ws) -> float | None:
+    from sqlalchemy import select
+
+    from faceloop.db.models import Model
+
+    with ws.sessions() as session:
+        row = session.execute(select(Model.threshold).order_by(Model.id.desc()).limit(1)).first()
+    return None if row is None else float(row[0])
+
+
+def label_as_truth(ws, face_id: int, truth: dict[int, str], user_id: int, origin="manual"):
+    from faceloop.review.labelling import label_faces
+
+    who = truth[face_id]
+    if who == UNKNOWN:
+        return label_faces(ws, [face_id], "unknown", user_id=user_id, origin=origin)
+    return label_faces(ws, [face_id], "person", user_id=user_id, name=who, origin=origin)
+
+
+# ------------------------------------------------------------------ faceloop's workflow
+
+
+def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
+    """The oracle takes the page that names the most faces in one action: the nearest-face
+    suggestions for the person with the most of them (confirm page) or the largest group
+    (groups page), whichever is larger; then passers-by ("unknown person" page); then the label
+    queue. The model is retrained as the app's hook does it, and its guesses come first among
+    the label queue's suggestions; its own confirm pages are not used: on LFW the faces left by
+    then were the model's mistakes more often than not.
+    The app's hook groups the faces again after `recluster_after` decisions, and sooner once
+    no group is left."""
+    from sqlalchemy import select
+
+    from faceloop.db.models import Person
+    from faceloop.review.confirm import answer_page
+    from faceloop.review.groups import (
+        background_faces,
+        group_detail,
+        label_group,
+        list_groups,
+        mark_unknown,
+        recluster,
+    )
+    from faceloop.review.labelling import label_faces
+    from faceloop.review.nearest import nearest_page
+    from faceloop.review.queue import next_faces
+
+    tally = Tally.new()
+    user = ws.owner_id()
+    recluster(ws)
+    not_background: set[int] = set()
+
+    def person_name(person_id: int) -> str:
+        with ws.sessions() as session:
+            return session.scalar(select(Person.name).where(Person.id == person_id))
+
+    def answer(where: str, page_) -> None:
+        name = person_name(page_.person_id)
+        faces = [s.face_id for s in page_.suggestions]
+        right = [f for f in faces if truth[f] == name]
+        wrong = [f for f in faces if truth[f] != name]
+        with ws.session() as session:
+            answer_page(session, page_.person_id, right, wrong, user)
+        tally.add(where, 1, len(faces))
+        tally.add(where + ", deselected", len(wrong), 0)
+
+    while True:
+        run_hooks(ws, tally, cluster=True)
+        nearest = nearest_page(ws, size=page, order="largest")
+        groups = list_groups(ws, limit=1)
+        if nearest is not None and (not groups or len(nearest.suggestions) >= groups[0].size):
+            answer("confirm: nearest labelled faces", nearest)
+            continue
+        if groups:
+            detail = group_detail(ws, groups[0].id)
+            faces = [f.face_id for f in detail.faces]
+            counts: dict[str, int] = {}
+            for f in faces:
+                counts[truth[f]] = counts.get(truth[f], 0) + 1
+            who = max(counts, key=lambda k: (counts[k], k != UNKNOWN))
+            wrong = [f for f in faces if truth[f] != who]
+            if who == UNKNOWN:
+                mark_unknown(ws, detail.summary.id, exclude_face_ids=wrong, face_ids=faces)
+            elif detail.summary.suggested_name == who:
+                label_group(
+                    ws,
+                    detail.summary.id,
+                    person_id=detail.summary.suggested_person_id,
+                    exclude_face_ids=wrong,
+                    face_ids=faces,
+                )
+            else:
+                label_group(ws, detail.summary.id, name=who, exclude_face_ids=wrong, face_ids=faces)
+            tally.add("groups", 1, len(faces))
+            tally.add("groups, deselected", len(wrong), 0)
+            continue
+        background = background_faces(ws, limit=page, exclude=not_background)
+        if background:
+            faces = [f.face_id for f in background]
+            right = [f for f in faces if truth[f] == UNKNOWN]
+            wrong = [f for f in faces if truth[f] != UNKNOWN]
+            not_background.update(wrong)
+            if right:
+                label_faces(ws, right, "unknown", user_id=user, origin="bulk")
+            tally.add("unknown person page", 1, len(faces))
+            tally.add("unknown person page, deselected", len(wrong), 0)
+            continue
+        item = next_faces(ws, user, limit=1).items
+        if not item:
+            break
+        label_as_truth(ws, item[0].face_id, truth, user)
+        tally.add("label queue", 1, 1)
+    return tally
+
+
+# ------------------------------------------------------------------ the original workflow
+
+
+def simulate_original(ws, truth: dict[int, str]) -> Tally:
+    """Label one at a time from the queue (photos with one face first); once people have 30
+    faces the model is trained (and retrained after every 200 decisions, warm) and its guesses
+    are confirmed one at a time, best first, down to the model's own threshold: y or n, one
+    action each (a refused face goes back to the queue)."""
+    from faceloop.review.confirm import answer_page, next_suggestions
+    from faceloop.review.queue import next_faces
+
+    tally = Tally.new()
+    user = ws.owner_id()
+    while True:
+        run_hooks(ws, tally, cluster=False)
+        threshold = model_threshold(ws)
+        if threshold is not None:
+            with ws.sessions() as session:
+                found = next_suggestions(session, limit=1)
+            if found and found[0].score >= threshold:
+                guess = found[0]
+                from sqlalchemy import select
+
+                from faceloop.db.models import Person
+
+                with ws.session() as session:
+                    name = session.scalar(select(Person.name).where(Person.id == guess.person_id))
+                    yes = truth[guess.face_id] == name
+                    answer_page(
+                        session,
+                        guess.person_id,
+                        [guess.face_id] if yes else [],
+                        [] if yes else [guess.face_id],
+                        user,
+                    )
+                tally.add("confirm one at a time", 1, 1)
+                continue
+        item = next_faces(ws, user, limit=1).items
+        if not item:
+            break
+        label_as_truth(ws, item[0].face_id, truth, user)
+        tally.add("label queue", 1, 1)
+    return tally
+
+
+# ------------------------------------------------------------------ the run
+
+
+def report(outcomes: list[Outcome], baseline: Outcome | None) -> None:
+    print()
+    header = f"{'workflow':<34}{'actions':>9}{'per face':>10}{'shown/face':>12}{'precision':>11}"
+    print(header)
+    print("-" * len(header))
+    for o in outcomes + ([baseline] if baseline else []):
+        print(
+            f"{o.name:<34}{o.tally.total_actions:>9,}"
+            f"{o.tally.total_actions / max(o.labelled, 1):>10.4f}"
+            f"{o.tally.total_shown / max(o.labelled, 1):>12.3f}{o.precision:>11.2%}"
+        )
+    if baseline:
+        for o in outcomes:
+            ratio = baseline.tally.total_actions / max(o.tally.total_actions, 1)
+            print(f"{o.name}: {ratio:.1f}x fewer actions than the original workflow")
+    for o in outcomes + ([baseline] if baseline else []):
+        parts = ", ".join(
+            f"{k} {o.tally.actions[k]:,} ({o.tally.shown.get(k, 0):,} shown)"
+            for k in o.tally.actions
+        )
+        print(
+            f"  {o.name}: {o.labelled:,} of {o.faces:,} faces labelled in {o.seconds:.0f} s; "
+            f"{parts}" + (f"; {o.notes}" if o.notes else "")
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path, help="a folder with one folder of photos per person")
+    parser.add_argument("--min-photos", type=int, default=5)
+    parser.add_argument("--limit-people", type=int, default=None)
+    parser.add_argument("--workspace", type=Path, default=DEFAULT_CACHE, help="cache folder")
+    parser.add_argument("--recluster-after", type=int, default=100)
+    parser.add_argument("--retrain-after", type=int, default=200)
+    parser.add_argument("--page", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=None, help="import worker processes")
+    parser.add_argument("--no-original", action="store_true", help="skip the original workflow")
+    parser.add_argument(
+        "--compare-adapt", action="store_true", help="also run faceloop without the projection"
+    )
+    args = parser.parse_args(argv)
+    if not args.dataset.is_dir():
+        print(f"error: {args.dataset} is not a folder", file=sys.stderr)
+        return 2
+    if args.min_photos < 1 or args.page < 1 or args.recluster_after < 0:
+        print("error: --min-photos and --page must be at least 1", file=sys.stderr)
+        return 2
+    people = select_people(args.dataset, args.min_photos, args.limit_people)
+    if not people:
+        print(f"error: no folder in {args.dataset} has {args.min_photos} photos", file=sys.stderr)
+        return 2
+    photos = sum(len(p) for p in people.values())
+    print(f"{args.dataset}: {len(people)} people with {args.min_photos}+ photos, {photos:,} photos")
+    outcomes, baseline = simulate(
+        people,
+        args.workspace,
+        recluster_after=args.recluster_after,
+        retrain_after=args.retrain_after,
+        page=args.page,
+        workers=args.workers,
+        original=not args.no_original,
+        compare_adapt=args.compare_adapt,
+    )
+    report(outcomes, baseline)
+    return 0
+
+
+def simulate(
+    people: dict[str, list[Path]],
+    cache: Path,
+    *,
+    recluster_after: int = 100,
+    retrain_after: int = 200,
+    page: int = 24,
+    workers: int | None = None,
+    original: bool = True,
+    compare_adapt: bool = False,
+) -> tuple[list[Outcome], Outcome | None]:
+    """Import (or reuse) the photos, then run faceloop's workflow (and, with compare_adapt,
+    the same without the projection) and the original workflow on fresh copies."""
+    from faceloop.workspace import open_workspace
+
+    cache.mkdir(parents=True, exist_ok=True)
+    pristine = cached_import(people, cache, workers)
+    runs = [("faceloop", True)] + ([("faceloop, no projection", False)] if compare_adapt else [])
+    outcomes = []
+    for name, adapt in runs:
+        root = fresh_copy(pristine, cache / "run-faceloop")
+        set_settings(
+            root,
+            recluster_after=recluster_after,
+            retrain_after=retrain_after,
+            adapt_groups="true" if adapt else "false",
+        )
+        started = time.monotonic()
+        with open_workspace(root) as ws:
+            truth = truth_of(ws)
+            tally = simulate_faceloop(ws, truth, page=page)
+            outcomes.append(score(ws, truth, name, tally, started))
+        print(f"{name}: done in {outcomes[-1].seconds:.0f} s", flush=True)
+    baseline = None
+    if original:
+        root = fresh_copy(pristine, cache / "run-original")
+        set_settings(root, recluster_after=0, retrain_after=retrain_after)
+        started = time.monotonic()
+        with open_workspace(root) as ws:
+            truth = truth_of(ws)
+            tally = simulate_original(ws, truth)
+            baseline = score(ws, truth, "original workflow", tally, started)
+        print(f"original workflow: done in {baseline.seconds:.0f} s", flush=True)
+    return outcomes, baseline
+
+
+if __name__ == "__main__":
+    sys.exit(main())

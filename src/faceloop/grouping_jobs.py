@@ -1,0 +1,150 @@
+"""Grouping look-alike faces as a background job, and the rule that re-groups by itself.
+
+A run is cheap (seconds for a hundred thousand faces) but not free, and it changes what the
+groups page shows, so it runs on request or after `recluster_after` new human decisions (the
+labels it learns its threshold and suggestions from), one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import func, select
+
+from faceloop.db.models import Decision, Job
+from faceloop.jobs import ACTIVE, JobError, Progress, register, submit
+from faceloop.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CLUSTER = "cluster"
+#: decisions that say something new about a face; skips and imported labels do not count
+_NOT_COUNTED_VERDICTS = ("skip",)
+_NOT_COUNTED_ORIGINS = ("import",)
+_submitting = threading.Lock()
+
+
+def check_cluster_params(threshold: float | None = None, adapt: bool | None = None) -> dict:
+    """The job's params, refused early (ValueError) rather than in a failed job."""
+    params: dict = {}
+    if threshold is not None:
+        if not 0 < float(threshold) < 2:
+            raise ValueError("the threshold must be between 0 and 2 (dlib distances)")
+        params["threshold"] = float(threshold)
+    if adapt is not None:
+        params["adapt"] = bool(adapt)
+    return params
+
+
+@register(CLUSTER)
+def cluster_job(ws: Workspace, params: dict, progress: Progress) -> dict:
+    """Params (all optional): threshold (else learned from the labels), adapt (default: the
+    `adapt_groups` setting)."""
+    from faceloop.review.groups import recluster
+
+    try:
+        checked = check_cluster_params(params.get("threshold"), params.get("adapt"))
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"not grouped: {exc}") from None
+    run = recluster(
+        ws,
+        threshold=checked.get("threshold"),
+        adapt=checked.get("adapt"),
+        progress=progress,
+    )
+    progress(
+        4,
+        4,
+        f"{run.groups:,} groups of {run.grouped_faces:,} faces among {run.unlabelled_faces:,} "
+        f"unlabelled; threshold {run.threshold:.3f} ({run.threshold_source})",
+    )
+    return {
+        "groups": run.groups,
+        "grouped_faces": run.grouped_faces,
+        "unlabelled_faces": run.unlabelled_faces,
+        "threshold": run.threshold,
+        "threshold_source": run.threshold_source,
+        "suggested": run.suggested,
+        "adapted": run.adapted,
+        "seconds": round(run.seconds, 1),
+    }
+
+
+def active_cluster_job(ws: Workspace) -> int | None:
+    with ws.sessions() as session:
+        return session.scalar(
+            select(Job.id)
+            .where(Job.kind == CLUSTER, Job.status.in_(ACTIVE))
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
+
+
+def submit_cluster(ws: Workspace, params: dict | None = None, user_id: int | None = None) -> int:
+    """Queue a run, or return the one already queued or running."""
+    with _submitting:
+        running = active_cluster_job(ws)
+        if running is not None:
+            return running
+        with ws.sessions() as session:
+            mark = session.scalar(select(func.max(Decision.id))) or 0
+        return submit(ws, CLUSTER, {**(params or {}), "decision_mark": mark}, user_id)
+
+
+def decisions_since_cluster(ws: Workspace) -> int:
+    """Human decisions since the last run (or attempt) started."""
+    with ws.sessions() as session:
+        return _new_decisions(session, _mark(session))
+
+
+def maybe_recluster(ws: Workspace) -> int | None:
+    """Start a run when `recluster_after` new decisions were made since the last one (a tenth
+    of that once no group is left to name, so the groups page does not sit empty while the
+    labels have moved on) and none is queued or running. Cheap and never raises, so it can
+    follow every answer. Returns the new job's id."""
+    try:
+        after = ws.settings.train.recluster_after
+        if after <= 0:
+            return None
+        with ws.sessions() as session:
+            last = _last_job(session)
+            if last is not None and last.status in ACTIVE:
+                return None
+            made = _new_decisions(session, _mark(session))
+        if made < after and not (made >= max(1, after // 10) and _no_groups_left(ws)):
+            return None
+        job_id = submit_cluster(ws, {"automatic": True})
+        log.info("started grouping job %s after %s new decisions", job_id, after)
+        return job_id
+    except Exception:
+        log.exception("could not check whether to group faces again")
+        return None
+
+
+def _no_groups_left(ws: Workspace) -> bool:
+    from faceloop.review.groups import count_groups
+
+    return count_groups(ws)[0] == 0
+
+
+def _last_job(session):
+    return session.execute(
+        select(Job.status, Job.params).where(Job.kind == CLUSTER).order_by(Job.id.desc()).limit(1)
+    ).first()
+
+
+def _mark(session) -> int:
+    last = _last_job(session)
+    params = (last.params if last is not None else None) or {}
+    return int(params.get("decision_mark") or 0)
+
+
+def _new_decisions(session, mark: int) -> int:
+    return session.scalar(
+        select(func.count(Decision.id)).where(
+            Decision.id > mark,
+            Decision.verdict.not_in(_NOT_COUNTED_VERDICTS),
+            Decision.origin.not_in(_NOT_COUNTED_ORIGINS),
+        )
+    )

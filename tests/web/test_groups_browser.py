@@ -1,0 +1,172 @@
+"""The groups page and "more like this" in a real browser (chromium, headless, Playwright)
+against a real `faceloop serve` on ORL photos grouped by `recluster`: keyboard only.
+
+A failing test leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from faceloop.review.groups import recluster
+from faceloop.workspace import open_workspace
+from tests.conftest import DATA
+from tests.web.conftest import ARTIFACTS
+from tests.web.test_browser import ARGS, CHROMIUM, FACELOOP, Server, free_port
+
+pytestmark = [
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, orl_groups_template):
+    root = tmp_path_factory.mktemp("groups-browser") / "ws"
+    shutil.copytree(orl_groups_template, root)
+    with open_workspace(root) as ws:
+        assert recluster(ws).groups >= 4
+    port = free_port()
+    log = open(root / "serve.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [FACELOOP, "serve", "--workspace", str(root), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise AssertionError((root / "serve.log").read_text()) from None
+            time.sleep(0.2)
+    try:
+        yield Server(base, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.js_errors = []
+    tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
+    tab.on("dialog", lambda dialog: dialog.accept())
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def shown_group(page) -> int | None:
+    return page.evaluate(
+        "() => window.faceloopGroups.current && window.faceloopGroups.current.summary.id"
+    )
+
+
+def test_name_a_group_with_the_keyboard_but_one_face(server, page) -> None:
+    page.goto(server.base + "/groups")
+    page.wait_for_function("() => window.faceloopGroups && window.faceloopGroups.current")
+    page.wait_for_function("() => window.faceloopGroups.ahead.length > 0")
+    first = shown_group(page)
+    faces = page.evaluate("() => window.faceloopGroups.current.faces.map((f) => f.face_id)")
+    assert first == server.api("GET", "/groups?limit=1")["groups"][0]["id"]
+    assert page.locator("#group-grid .face-tile").count() == len(faces)
+
+    for _ in range(len(faces) - 1):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("x")
+    assert page.locator("#group-grid .face-tile.deselected").count() == 1
+    assert page.evaluate("() => window.faceloopGroups.grid.excluded()") == faces[-1:]
+    page.keyboard.type("Orl Person")
+    page.wait_for_selector("#name-list li[aria-selected='true']")
+    page.keyboard.press("Enter")
+    # the next group is there at once: it was fetched ahead
+    page.wait_for_function(
+        f"() => window.faceloopGroups.current.summary.id !== {first}", timeout=500
+    )
+    second = shown_group(page)
+    assert page.locator("#group").is_visible()
+    page.evaluate("() => window.faceloopGroups.settled()")
+    for face_id in faces[:-1]:
+        face = server.api("GET", f"/faces/{face_id}")
+        assert (face["verdict"], face["name"]) == ("person", "Orl Person")
+    assert server.api("GET", f"/faces/{faces[-1]}")["verdict"] is None
+    assert "Orl Person" in page.locator("#history li").first.inner_text()
+    assert page.input_value("#name") == ""
+
+    page.keyboard.press("z")
+    page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {first}")
+    page.evaluate("() => window.faceloopGroups.settled()")
+    assert server.api("GET", f"/faces/{faces[0]}")["verdict"] is None
+    assert "undone" in page.locator("#history li").first.inner_text()
+    page.keyboard.press("s")
+    assert shown_group(page) == second
+    assert page.js_errors == []
+
+
+def test_more_like_this_names_the_nearest_faces_as_the_source_person(server, page) -> None:
+    named = server.api("GET", "/activity?action=person&origin=import")["entries"][0]
+    page.goto(f"{server.base}/similar/{named['face_id']}")
+    page.wait_for_selector("#group-grid .face-tile")
+    assert named["person_name"] in page.inner_text("#group-suggestion")
+    faces = page.evaluate("() => window.faceloopSimilar.grid.faces.map((f) => f.face_id)")
+    threshold = page.evaluate("() => window.faceloopSimilar.data.threshold")
+    distances = page.evaluate("() => window.faceloopSimilar.grid.faces.map((f) => f.distance)")
+    before = set(page.evaluate("() => window.faceloopSimilar.grid.excluded()"))
+    assert before == {f for f, d in zip(faces, distances, strict=True) if d > threshold}
+    page.keyboard.press("l")
+    page.keyboard.press("Space")
+    chosen = page.evaluate("() => window.faceloopSimilar.grid.chosen()")
+    left_out = page.evaluate("() => window.faceloopSimilar.grid.excluded()")
+    assert set(left_out) ^ before == {faces[1]}
+    assert chosen
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#history li.saved")
+    for face_id in chosen:
+        assert server.api("GET", f"/faces/{face_id}")["person_id"] == named["person_id"]
+    for face_id in left_out[:5]:
+        assert server.api("GET", f"/faces/{face_id}")["verdict"] is None
+    assert page.js_errors == []
+
+
+def test_recluster_button_follows_the_job_to_the_end(server, page) -> None:
+    page.goto(server.base + "/groups?view=list")
+    with page.expect_navigation(timeout=60_000):  # the page refreshes when the run is done
+        page.click("#recluster")
+    page.wait_for_selector("#jobs li[data-status='done'] .job-kind:has-text('cluster')")
+    job = server.api("GET", "/jobs?limit=1")[0]
+    assert (job["kind"], job["status"]) == ("cluster", "done")
+    assert page.locator(".group-row").count() == server.api("GET", "/groups")["total"] > 0
+    assert page.js_errors == []
