@@ -212,6 +212,9 @@ def serve(
     """Serve the web app: label faces, manage people, upload photos (http://127.0.0.1:8000)."""
     import os
 
+    from faceloop.learning_jobs import passive_openmp
+
+    passive_openmp()
     from faceloop.web.security import set_password
     from faceloop.web.server import ServeError
     from faceloop.web.server import serve as run_server
@@ -239,6 +242,9 @@ def worker(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Run background jobs only, for `faceloop serve --no-worker` on another process."""
+    from faceloop.learning_jobs import passive_openmp
+
+    passive_openmp()
     from faceloop.jobs import queue_for
 
     with _open(workspace) as ws:
@@ -282,11 +288,14 @@ def train(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Train a classifier on the labelled faces, starting from the last model."""
+    from faceloop.learning_jobs import calm_torch, passive_openmp
+
+    passive_openmp()
     from faceloop.predicting import predict as run_predict
     from faceloop.training import NotEnoughLabels
     from faceloop.training import train as run_train
 
-    with _open(workspace) as ws, _bar() as bar:
+    with _open(workspace) as ws, _bar() as bar, calm_torch():
         task = bar.add_task("training", total=None)
         try:
             result = run_train(
@@ -313,10 +322,13 @@ def train(
 @app.command()
 def predict(workspace: WorkspaceOption = None) -> None:
     """Score every unlabelled face with the current model (suggestions to confirm)."""
+    from faceloop.learning_jobs import calm_torch, passive_openmp
+
+    passive_openmp()
     from faceloop.predicting import predict as run_predict
     from faceloop.training import NoModel
 
-    with _open(workspace) as ws, _bar() as bar:
+    with _open(workspace) as ws, _bar() as bar, calm_torch():
         task = bar.add_task("predicting", total=None)
         try:
             result = run_predict(ws, progress=_job_progress(bar, task))
@@ -325,6 +337,43 @@ def predict(workspace: WorkspaceOption = None) -> None:
             raise typer.Exit(1) from None
     console.print(
         f"Model {result.model_id} predicted {result.faces:,} faces in {result.seconds:.1f} s."
+    )
+
+
+@app.command()
+def cluster(
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Largest distance within a group (default: learned from the labels)."),
+    ] = None,
+    adapt: Annotated[
+        bool | None,
+        typer.Option(
+            "--adapt/--no-adapt",
+            help="Adapt distances to the labelled people once enough (default: adapt_groups).",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Group unlabelled look-alike faces, so each group is named in one action."""
+    from faceloop.grouping_jobs import check_cluster_params
+    from faceloop.review.groups import recluster
+
+    try:
+        check_cluster_params(threshold, adapt)
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    with _open(workspace) as ws, _bar() as bar:
+        task = bar.add_task("grouping", total=None)
+        run = recluster(ws, threshold=threshold, adapt=adapt, progress=_job_progress(bar, task))
+    console.print(
+        f"{run.groups:,} groups holding {run.grouped_faces:,} of {run.unlabelled_faces:,} "
+        f"unlabelled faces ({run.suggested:,} offered as a known person); threshold "
+        f"{run.threshold:.3f} ({run.threshold_source}"
+        + (", adapted to the labelled people" if run.adapted else "")
+        + f"), {run.seconds:.1f} s."
     )
 
 
@@ -396,6 +445,244 @@ def identify(
                 )
     if failed == len(photos):
         raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="A new or empty folder for the dataset.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="tfrecord, imagefolder, parquet or csv.")
+    ] = "tfrecord",
+    split: Annotated[
+        str, typer.Option(help="Train, validation and test fractions, stratified by person.")
+    ] = "0.8,0.1,0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the splits and of the 'other' sample.")] = 0,
+    split_rule: Annotated[
+        str,
+        typer.Option(
+            help="exact: every person split to within one face; hash: no face ever changes "
+            "split as faces are added."
+        ),
+    ] = "exact",
+    min_per_class: Annotated[
+        int | None,
+        typer.Option(help="Faces a person needs for a label (default: the training setting)."),
+    ] = None,
+    other_ratio: Annotated[
+        float | None,
+        typer.Option(help="Share of label 0, 'other' (default: the training setting)."),
+    ] = None,
+    crop: Annotated[
+        str, typer.Option(help="112 (face crop), 150 (aligned chip) or photo (whole photo).")
+    ] = "112",
+    people: Annotated[
+        list[str] | None,
+        typer.Option("--people", help="Only this person (name, alias or #id); repeatable."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only faces labelled since this date (YYYY-MM-DD).")
+    ] = None,
+    common_keys: Annotated[
+        bool,
+        typer.Option(
+            "--common-keys",
+            help="TFRecord: image/encoded, image/format, image/class/label instead of "
+            "image_raw, label, id.",
+        ),
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Export the labelled faces as a dataset, with manifests, labels.json and a dataset card."""
+    from datetime import datetime
+
+    from faceloop.export import ExportError, parse_fractions
+    from faceloop.export_workspace import (
+        CROPS,
+        FORMATS,
+        DatasetOptions,
+        export_workspace,
+        plan_export,
+    )
+
+    def refuse(message: str) -> typer.Exit:
+        errors.print(f"[red]error:[/red] {message}")
+        return typer.Exit(2)
+
+    if format not in FORMATS:
+        raise refuse(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if crop not in CROPS:
+        raise refuse(f"--crop must be 112, 150 or photo, not {crop!r}")
+    if split_rule not in ("exact", "hash"):
+        raise refuse(f"--split-rule must be exact or hash, not {split_rule!r}")
+    try:
+        fractions = parse_fractions(split)
+        when = datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise refuse(str(exc)) from None
+    options = DatasetOptions(
+        format=format,  # type: ignore[arg-type]
+        fractions=fractions,
+        seed=seed,
+        split_rule=split_rule,  # type: ignore[arg-type]
+        min_per_class=min_per_class,
+        other_ratio=other_ratio,
+        crop=crop,  # type: ignore[arg-type]
+        people=tuple(people or ()),
+        since=when,
+        common_keys=common_keys,
+    )
+    with _open(workspace) as ws:
+        try:
+            plan = plan_export(ws, options)
+        except ValueError as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        for note in plan.notes:
+            errors.print(f"[yellow]note:[/yellow] {note}")
+        columns = (
+            SpinnerColumn(),
+            TextColumn(f"[bold]exporting {format}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        try:
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("export", total=plan.faces)
+                result = export_workspace(
+                    ws,
+                    out,
+                    options,
+                    plan=plan,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        except KeyboardInterrupt:
+            errors.print(f"[red]interrupted[/red]: nothing was written under a final name in {out}")
+            raise typer.Exit(130) from None
+        except (ExportError, OSError) as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    summary = result.summary
+    table = Table(title=f"{summary.faces:,} faces exported to {summary.out_dir}")
+    for column in ("label", "person", "train", "validation", "test"):
+        table.add_column(column, justify="left" if column == "person" else "right")
+    for label, info in plan.labels_info.items():
+        counts = summary.per_label.get(label, {})
+        name = "other (not a target)" if label == 0 else info.name or ""
+        table.add_row(str(label), name, *(f"{counts.get(s, 0):,}" for s in SPLITS_SHOWN))
+    table.add_row("", "all", *(f"{summary.per_split[s]:,}" for s in SPLITS_SHOWN))
+    console.print(table)
+    megabytes = summary.image_bytes / 1e6
+    rate = summary.faces / result.seconds if result.seconds else 0.0
+    console.print(
+        f"{plan.people} people, {megabytes:.1f} MB of images in {result.seconds:.1f} s "
+        f"({rate:,.0f} faces/s). Files: " + ", ".join(p.name for p in summary.files)
+    )
+    for skipped in summary.skipped[:20]:
+        errors.print(f"[yellow]skipped[/yellow] face {skipped.face_id}: {skipped.reason}")
+
+
+SPLITS_SHOWN = ("train", "validation", "test")
+
+
+@app.command("import-dataset")
+def import_dataset(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A dataset folder (TFRecord, Parquet, CSV, image folders), one .tfrecord or "
+            ".parquet file, or a folder per person of face crops or photos."
+        ),
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--images", help="crop, photo, or auto (small and nearly square means a crop)."
+        ),
+    ] = "auto",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Import a dataset's faces as labelled faces; running it again adds nothing."""
+    from faceloop.import_dataset import DatasetImportSummary
+    from faceloop.import_dataset import import_dataset as run_import
+
+    if kind not in ("auto", "crop", "photo"):
+        errors.print(f"[red]error:[/red] --images must be crop, photo or auto, not {kind!r}")
+        raise typer.Exit(2)
+    shown: list[str] = []
+    with _open(workspace) as ws, _bar() as bar:
+        task = bar.add_task("reading", total=None)
+
+        def show(summary: DatasetImportSummary) -> None:
+            bar.update(
+                task,
+                completed=summary.read,
+                description=f"{summary.read:,} read, {summary.added:,} new faces, "
+                f"{len(summary.problems)} problems",
+            )
+
+        try:
+            summary = run_import(
+                ws, path, kind=kind, progress=show, on_problem=lambda p: shown.append(str(p))
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    for line in shown[:50]:
+        errors.print(f"[yellow]skipped[/yellow] {line}")
+    if len(shown) > 50:
+        errors.print(f"… and {len(shown) - 50} more problems")
+    console.print(
+        f"Read {summary.read:,} faces ({summary.format}) in {summary.seconds:.1f} s: "
+        f"{summary.added:,} new, {summary.labelled:,} labelled, {summary.already:,} already "
+        f"labelled here, {len(summary.problems):,} problems."
+    )
+    if summary.people_created:
+        console.print(
+            f"New people ({len(summary.people_created)}): "
+            + ", ".join(summary.people_created[:20])
+            + (" …" if len(summary.people_created) > 20 else "")
+        )
+    if summary.read == 0 and summary.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def forget(
+    person: Annotated[str, typer.Argument(help="The person's name, an alias, or #id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = (
+        False
+    ),
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Remove a person and their faces, crops, decisions and predictions for good."""
+    from faceloop.forget import UnknownPerson, find_person, forget_person, plan_forget
+
+    with _open(workspace) as ws:
+        try:
+            plan = plan_forget(ws, find_person(ws, person))
+        except UnknownPerson as exc:
+            errors.print(f"[red]error:[/red] {exc.args[0]}")
+            raise typer.Exit(1) from None
+        also = f" (also known as {', '.join(plan.aliases)})" if plan.aliases else ""
+        console.print(
+            f"This removes [bold]{plan.name}[/bold]{also} with {plan.faces:,} labelled faces and "
+            f"{plan.decisions:,} decisions naming them"
+            + (f", and {plan.models} model(s) that know them" if plan.models else "")
+            + ". It cannot be undone; exports made before are not touched."
+        )
+        if not yes and not typer.confirm("Forget this person?", default=False):
+            errors.print("Nothing was changed.")
+            raise typer.Exit(1)
+        result = forget_person(ws, plan.person_id, ws.owner_id())
+    console.print(
+        f"Forgot {result.name}: {result.faces:,} faces, {result.decisions:,} decisions, "
+        f"{result.predictions:,} predictions, {result.photos:,} photos and {result.blobs:,} "
+        "stored files removed. Collection will refuse them from now on."
+    )
+    for note in result.notes:
+        console.print(f"note: {note}")
 
 
 def main() -> None:

@@ -65,3 +65,45 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
+
+
+#: ORL subjects and photos in the groups workspace: photos 1-8 unlabelled, 9-10 of the first
+#: ANCHORED subjects labelled by folder (they make "probably <name>" suggestions)
+GROUP_SUBJECTS = 6
+ANCHORED = 3
+
+
+@pytest.fixture(scope="session")
+def orl_groups_template(tmp_path_factory) -> Path:
+    """A workspace of real ORL photos for the groups tests, imported once and copied per test."""
+    from faceloop.ingest import import_photos
+    from tests.conftest import DATA
+
+    if not (DATA / "orl").is_dir():
+        pytest.skip(f"the ORL photos are not at {DATA / 'orl'}")
+    base = tmp_path_factory.mktemp("orl-groups")
+    unlabelled, labelled = base / "unlabelled", base / "labelled"
+    for subject in range(1, GROUP_SUBJECTS + 1):
+        for n in range(1, 11):
+            target = (unlabelled if n <= 8 else labelled) / f"s{subject}"
+            if n > 8 and subject > ANCHORED:
+                continue
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(DATA / "orl" / f"s{subject}" / f"{n}.pgm", target / f"{n}.pgm")
+    root = base / "ws"
+    with init_workspace(root) as workspace:
+        import_photos(workspace, [labelled], by_folder=True)
+        import_photos(workspace, [unlabelled], recursive=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def learning_template(tmp_path_factory) -> Path:
+    """A real workspace with a trained model and its predictions (tests/web/learning_workspace),
+    built once and copied by the tests that change it."""
+    from tests.conftest import DATA
+    from tests.web.learning_workspace import build_learning_workspace
+
+    if not DATA.is_dir():
+        pytest.skip(f"the shared test photos are not at {DATA}")
+    return build_learning_workspace(tmp_path_factory.mktemp("learning") / "ws")

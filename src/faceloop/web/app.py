@@ -73,6 +73,21 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     for module in (label, people, photos, activity, jobs, media, auth):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages)
+    from faceloop.web.api import learning as learning_api
+    from faceloop.web.learning_pages import router as learning_pages
+
+    app.include_router(learning_api.router, prefix="/api/v1")
+    app.include_router(learning_pages)
+    from faceloop.web.api import groups as groups_api
+    from faceloop.web.group_pages import router as group_pages
+
+    app.include_router(groups_api.router, prefix="/api/v1")
+    app.include_router(group_pages)
+    from faceloop.web.api import export as export_api
+    from faceloop.web.export_pages import router as export_pages
+
+    app.include_router(export_api.router, prefix="/api/v1")
+    app.include_router(export_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: the largest id SQL integers hold: larger ones are refused as invalid, not looked up
 ID_MAX = 2**63 - 1
@@ -78,3 +78,42 @@ class ImportBody(Body):
 
 class LoginBody(Body):
     password: str = Field(min_length=1, max_length=1000)
+
+
+FaceIds = Annotated[list[Id], Field(max_length=1000)]
+
+
+class GroupLabelBody(Body):
+    """Name a group's faces but the excluded ones: by `person_id`, or by `name` (an existing
+    name or alias picks that person; a new name creates one). `face_ids`, when given, limits the
+    action to the faces the page showed, so faces a re-run added meanwhile are not named
+    unseen."""
+
+    person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    exclude_face_ids: FaceIds = []
+    face_ids: FaceIds | None = None
+    #: label even though the person is already on another face of one of the photos
+    confirm: bool = False
+
+    @model_validator(mode="after")
+    def _one_person(self) -> GroupLabelBody:
+        if self.person_id is None and not (self.name and self.name.strip()):
+            raise ValueError("name the person: give person_id or name")
+        if self.person_id is not None and self.name:
+            raise ValueError("give person_id or name, not both")
+        return self
+
+
+class GroupUnknownBody(Body):
+    exclude_face_ids: FaceIds = []
+    face_ids: FaceIds | None = None
+
+
+class GroupMergeBody(Body):
+    other_id: int = Field(ge=1, le=ID_MAX)
+
+
+class ClusterBody(Body):
+    #: group at this distance instead of the one learned from the labels (dlib distances)
+    threshold: float | None = Field(default=None, gt=0, lt=2)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from faceloop.learning_jobs import maybe_retrain
 from faceloop.review.labelling import LabelResult, UndoResult, label_faces, undo_action
 from faceloop.review.labelling import undo_decision as undo_one
 from faceloop.review.names import NameMatch, suggest_names
@@ -67,7 +68,7 @@ def label_many(ws: WS, user: User, body: BulkLabelBody) -> LabelResult:
 
 
 def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
-    return label_faces(
+    result = label_faces(
         ws,
         face_ids,
         body.verdict,
@@ -77,6 +78,8 @@ def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
         origin=body.origin,
         confirm=body.confirm,
     )
+    maybe_retrain(ws)
+    return result
 
 
 @router.post("/batches/{batch}/undo", response_model=UndoResult)

@@ -1,4 +1,7 @@
-// The home page follows running jobs until they finish, then refreshes its counts.
+// The home page follows running jobs until they finish, then refreshes its counts. Other pages
+// with the same jobs card use it too: they announce a job they started with a
+// `faceloop:job-started` event, and may take over the refresh by cancelling
+// `faceloop:jobs-finished`.
 
 import { api } from './common.js';
 
@@ -36,15 +39,32 @@ async function poll() {
   try {
     const jobs = await api('GET', '/jobs?limit=8');
     render(jobs);
-    const finished = jobs.some((j) => before.has(String(j.id)) && !ACTIVE.has(j.status));
-    if (finished) {
-      location.reload();
-      return;
+    const finished = jobs.filter((j) => before.has(String(j.id)) && !ACTIVE.has(j.status));
+    if (finished.length) {
+      const event = new CustomEvent('faceloop:jobs-finished', { cancelable: true, detail: finished });
+      if (document.dispatchEvent(event)) {
+        location.reload();
+        return;
+      }
     }
-    setTimeout(poll, jobs.some((j) => ACTIVE.has(j.status)) ? 1000 : 5000);
+    timer = setTimeout(poll, jobs.some((j) => ACTIVE.has(j.status)) ? 1000 : 5000);
   } catch {
-    setTimeout(poll, 5000);
+    timer = setTimeout(poll, 5000);
   }
 }
 
-if (list) setTimeout(poll, 1000);
+let timer = null;
+if (list) {
+  timer = setTimeout(poll, 1000);
+  document.addEventListener('faceloop:job-started', (event) => {
+    const job = event.detail;
+    const li = document.createElement('li');
+    li.dataset.job = job.id;
+    li.dataset.status = job.status;
+    li.textContent = `${job.kind} #${job.id} ${job.status}`;
+    list.prepend(li);
+    card.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(poll, 300);
+  });
+}

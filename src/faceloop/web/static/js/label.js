@@ -126,6 +126,7 @@ function render() {
   el.caption.textContent = `face ${item.face_id}` + (item.skipped ? ' · skipped before' : '');
   el.photo.src = photoUrl(item);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
+  $('more-like-this').href = `/similar/${item.face_id}`;
   el.folder.textContent = item.folder || '';
   drawBoxes(item);
   renderOthers(item);

@@ -188,10 +188,15 @@ function tile(face) {
   link.className = 'tile-photo';
   link.href = `/photos/${face.image_id}#face-${face.face_id}`;
   link.textContent = 'photo';
+  const similar = document.createElement('a');
+  similar.className = 'tile-similar';
+  similar.href = `/similar/${face.face_id}`;
+  similar.title = 'The unlabelled faces nearest to this one';
+  similar.textContent = 'more like this';
   const distance = document.createElement('span');
   distance.className = 'dist';
   distance.textContent = face.distance.toFixed(2);
-  li.append(button, link, distance);
+  li.append(button, link, similar, distance);
   return li;
 }
 
