@@ -8,21 +8,14 @@ labels it learns its threshold and suggestions from), one at a time.
 from __future__ import annotations
 
 import logging
-import threading
 
-from sqlalchemy import func, select
-
-from faceloop.db.models import Decision, Job
-from faceloop.jobs import ACTIVE, JobError, Progress, register, submit
+from faceloop.job_rules import active_job, job_mark, last_job, new_decisions, submit_once
+from faceloop.jobs import ACTIVE, JobError, Progress, register
 from faceloop.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 CLUSTER = "cluster"
-#: decisions that say something new about a face; skips and imported labels do not count
-_NOT_COUNTED_VERDICTS = ("skip",)
-_NOT_COUNTED_ORIGINS = ("import",)
-_submitting = threading.Lock()
 
 
 def check_cluster_params(threshold: float | None = None, adapt: bool | None = None) -> dict:
@@ -72,30 +65,18 @@ def cluster_job(ws: Workspace, params: dict, progress: Progress) -> dict:
 
 
 def active_cluster_job(ws: Workspace) -> int | None:
-    with ws.sessions() as session:
-        return session.scalar(
-            select(Job.id)
-            .where(Job.kind == CLUSTER, Job.status.in_(ACTIVE))
-            .order_by(Job.id.desc())
-            .limit(1)
-        )
+    return active_job(ws, CLUSTER)
 
 
 def submit_cluster(ws: Workspace, params: dict | None = None, user_id: int | None = None) -> int:
     """Queue a run, or return the one already queued or running."""
-    with _submitting:
-        running = active_cluster_job(ws)
-        if running is not None:
-            return running
-        with ws.sessions() as session:
-            mark = session.scalar(select(func.max(Decision.id))) or 0
-        return submit(ws, CLUSTER, {**(params or {}), "decision_mark": mark}, user_id)
+    return submit_once(ws, CLUSTER, params, user_id)[0]
 
 
 def decisions_since_cluster(ws: Workspace) -> int:
     """Human decisions since the last run (or attempt) started."""
     with ws.sessions() as session:
-        return _new_decisions(session, _mark(session))
+        return new_decisions(session, job_mark(last_job(session, CLUSTER)))
 
 
 def maybe_recluster(ws: Workspace) -> int | None:
@@ -108,13 +89,15 @@ def maybe_recluster(ws: Workspace) -> int | None:
         if after <= 0:
             return None
         with ws.sessions() as session:
-            last = _last_job(session)
+            last = last_job(session, CLUSTER)
             if last is not None and last.status in ACTIVE:
                 return None
-            made = _new_decisions(session, _mark(session))
+            made = new_decisions(session, job_mark(last))
         if made < after and not (made >= max(1, after // 10) and _no_groups_left(ws)):
             return None
-        job_id = submit_cluster(ws, {"automatic": True})
+        job_id, new = submit_once(ws, CLUSTER, {"automatic": True})
+        if not new:
+            return None
         log.info("started grouping job %s after %s new decisions", job_id, after)
         return job_id
     except Exception:
@@ -126,25 +109,3 @@ def _no_groups_left(ws: Workspace) -> bool:
     from faceloop.review.groups import count_groups
 
     return count_groups(ws)[0] == 0
-
-
-def _last_job(session):
-    return session.execute(
-        select(Job.status, Job.params).where(Job.kind == CLUSTER).order_by(Job.id.desc()).limit(1)
-    ).first()
-
-
-def _mark(session) -> int:
-    last = _last_job(session)
-    params = (last.params if last is not None else None) or {}
-    return int(params.get("decision_mark") or 0)
-
-
-def _new_decisions(session, mark: int) -> int:
-    return session.scalar(
-        select(func.count(Decision.id)).where(
-            Decision.id > mark,
-            Decision.verdict.not_in(_NOT_COUNTED_VERDICTS),
-            Decision.origin.not_in(_NOT_COUNTED_ORIGINS),
-        )
-    )

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, FaceLabel, Job, Model
-from faceloop.jobs import ACTIVE, JobError, Progress, register, submit
+from faceloop import job_rules
+from faceloop.db.models import FaceLabel, Model
+from faceloop.jobs import ACTIVE, JobError, Progress, register
 from faceloop.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 TRAIN, PREDICT = "train", "predict"
-#: decisions that say something new about a face; skips and imported labels do not count
-_NOT_COUNTED_VERDICTS = ("skip",)
-_NOT_COUNTED_ORIGINS = ("import",)
-_submitting = threading.Lock()
 
 
 def passive_openmp() -> None:
@@ -137,31 +134,19 @@ def check_train_params(
 
 
 def active_train_job(ws: Workspace) -> int | None:
-    with ws.sessions() as session:
-        return session.scalar(
-            select(Job.id)
-            .where(Job.kind == TRAIN, Job.status.in_(ACTIVE))
-            .order_by(Job.id.desc())
-            .limit(1)
-        )
+    return job_rules.active_job(ws, TRAIN)
 
 
 def submit_train(ws: Workspace, params: dict | None = None, user_id: int | None = None) -> int:
     """Queue a training run, or return the one already queued or running: one at a time, since
     each starts from the model the previous one makes."""
-    with _submitting:
-        running = active_train_job(ws)
-        if running is not None:
-            return running
-        with ws.sessions() as session:
-            mark = session.scalar(select(func.max(Decision.id))) or 0
-        return submit(ws, TRAIN, {**(params or {}), "decision_mark": mark}, user_id)
+    return job_rules.submit_once(ws, TRAIN, params, user_id)[0]
 
 
 def new_decisions(ws: Workspace) -> int:
     """Human decisions since the last training run (or attempt) started."""
     with ws.sessions() as session:
-        return _new_decisions(session, _mark(session, _last_train_job(session)))
+        return job_rules.new_decisions(session, _mark(session))
 
 
 def maybe_retrain(ws: Workspace) -> int | None:
@@ -180,45 +165,26 @@ def _maybe_retrain(ws: Workspace) -> int | None:
     if settings.retrain_after <= 0:
         return None
     with ws.sessions() as session:
-        last_job = _last_train_job(session)
-        if last_job is not None and last_job.status in ACTIVE:
+        last = job_rules.last_job(session, TRAIN)
+        if last is not None and last.status in ACTIVE:
             return None
-        if _new_decisions(session, _mark(session, last_job)) < settings.retrain_after:
+        if job_rules.new_decisions(session, _mark(session, last)) < settings.retrain_after:
             return None
         has_model = session.scalar(select(Model.id).where(Model.kind == settings.kind).limit(1))
         if has_model is None and not _anyone_ready(session, settings.min_per_class):
             return None
-    with _submitting:
-        if active_train_job(ws) is not None:
-            return None
-        with ws.sessions() as session:
-            now = session.scalar(select(func.max(Decision.id))) or 0
-        job_id = submit(ws, TRAIN, {"decision_mark": now, "automatic": True})
+    job_id, new = job_rules.submit_once(ws, TRAIN, {"automatic": True})
+    if not new:
+        return None
     log.info("started training job %s after %s new decisions", job_id, settings.retrain_after)
     return job_id
 
 
-def _last_train_job(session):
-    return session.execute(
-        select(Job.status, Job.params).where(Job.kind == TRAIN).order_by(Job.id.desc()).limit(1)
-    ).first()
-
-
-def _mark(session, last_job) -> int:
+def _mark(session: Session, last=None) -> int:
     """The newest decision the last training run, or attempt, had seen."""
+    last = job_rules.last_job(session, TRAIN) if last is None else last
     model_mark = session.scalar(select(func.max(Model.last_decision_id))) or 0
-    params = (last_job.params if last_job is not None else None) or {}
-    return max(model_mark, int(params.get("decision_mark") or 0))
-
-
-def _new_decisions(session, mark: int) -> int:
-    return session.scalar(
-        select(func.count(Decision.id)).where(
-            Decision.id > mark,
-            Decision.verdict.not_in(_NOT_COUNTED_VERDICTS),
-            Decision.origin.not_in(_NOT_COUNTED_ORIGINS),
-        )
-    )
+    return max(model_mark, job_rules.job_mark(last))
 
 
 def _anyone_ready(session, min_per_class: int) -> bool:
