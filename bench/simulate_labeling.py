@@ -12,18 +12,24 @@ unlabelled. Truth: a photo's person is its largest face (ties: nearest the centr
 face in it is "unknown person".
 
 Actions are the keypresses and clicks the real pages need, and faces shown are the faces they
-put on the screen:
+put on the screen. The oracle calls the library functions the pages' API routes call, with what
+the page would send, so it sees exactly what a person sees:
 - groups page (review/groups.py; largest group first): the oracle deselects each face that is
   not the group's main identity (1 action each), then names the group: Enter on the suggested
   person ("probably <name>"), or typing a name and Enter, which counts as ONE action however
   long the name (autocomplete fills it after a few letters; a keypress count would depend only
   on the names), or `u` for "unknown person": 1 action for the group;
-- confirm pages (review/confirm.py page mode, `answer_page`: up to 24 faces suggested as one
-  person, here from the person's nearest labelled faces, review/nearest.py, usable long before
-  the person has enough faces for a model): 1 action for the page, 1 per deselected face;
-- "unknown person" pages (review/groups.py `background_faces`: faces smaller than another face
-  of their photo, in no group and like no one labelled, smallest first): 1 action per page, 1
-  per deselected face;
+- confirm pages (GET/POST /api/v1/confirm: review/confirming.py `confirm_view(source="nearest",
+  mode="page")` and `answer_suggestions`; up to 24 faces suggested as one person, here from the
+  person's nearest labelled faces, review/nearest.py, usable long before the person has enough
+  faces for a model; the page is of the person with the most such faces waiting, and holds at
+  most 24 whatever --page says): 1 action for the page (Enter: "yes" to the kept faces, "no" to
+  the deselected), 1 per deselected face;
+- "unknown person" pages (/passers-by, GET/POST /api/v1/passers-by: review/passers_by.py
+  `passers_by` and `mark_passers_by`; faces smaller than another face of their photo, in no
+  group and like no one labelled, smallest first): 1 action per page (Enter, even when every
+  face was deselected and nothing is marked), 1 per deselected face; deselected faces are left
+  out of the next pages, as the page does;
 - the label queue (review/queue.py, one face at a time): 1 action per face (a digit picks a
   suggested person, or a typed name, or `u`).
 Like the app's job hooks, the faces are grouped again after --recluster-after decisions, and
@@ -289,20 +295,15 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
     then were the model's mistakes more often than not.
     The app's hook groups the faces again after `recluster_after` decisions, and sooner once
     no group is left."""
-    from sqlalchemy import select
-
-    from faceloop.db.models import Person
-    from faceloop.review.confirm import answer_page
+    from faceloop.review.confirming import Answer, answer_suggestions, confirm_view
     from faceloop.review.groups import (
-        background_faces,
         group_detail,
         label_group,
         list_groups,
         mark_unknown,
         recluster,
     )
-    from faceloop.review.labelling import label_faces
-    from faceloop.review.nearest import nearest_page
+    from faceloop.review.passers_by import mark_passers_by, passers_by
     from faceloop.review.queue import next_faces
 
     tally = Tally.new()
@@ -310,25 +311,20 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
     recluster(ws)
     not_background: set[int] = set()
 
-    def person_name(person_id: int) -> str:
-        with ws.sessions() as session:
-            return session.scalar(select(Person.name).where(Person.id == person_id))
-
-    def answer(where: str, page_) -> None:
-        name = person_name(page_.person_id)
-        faces = [s.face_id for s in page_.suggestions]
-        right = [f for f in faces if truth[f] == name]
-        wrong = [f for f in faces if truth[f] != name]
-        with ws.session() as session:
-            answer_page(session, page_.person_id, right, wrong, user)
+    def answer(where: str, view) -> None:
+        """Enter on a confirm page: "yes" to the faces kept, "no" to the deselected ones."""
+        faces = [item.face_id for item in view.items]
+        wrong = [f for f in faces if truth[f] != view.person_name]
+        answers = [Answer(f, "no" if f in wrong else "yes") for f in faces]
+        answer_suggestions(ws, view.person_id, answers, user_id=user, source=view.source)
         tally.add(where, 1, len(faces))
         tally.add(where + ", deselected", len(wrong), 0)
 
     while True:
         run_hooks(ws, tally, cluster=True)
-        nearest = nearest_page(ws, size=page, order="largest")
+        nearest = confirm_view(ws, source="nearest", mode="page", limit=page)
         groups = list_groups(ws, limit=1)
-        if nearest is not None and (not groups or len(nearest.suggestions) >= groups[0].size):
+        if nearest.items and (not groups or len(nearest.items) >= groups[0].size):
             answer("confirm: nearest labelled faces", nearest)
             continue
         if groups:
@@ -354,14 +350,13 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
             tally.add("groups", 1, len(faces))
             tally.add("groups, deselected", len(wrong), 0)
             continue
-        background = background_faces(ws, limit=page, exclude=not_background)
+        background = passers_by(ws, limit=page, exclude=not_background)
         if background:
             faces = [f.face_id for f in background]
-            right = [f for f in faces if truth[f] == UNKNOWN]
             wrong = [f for f in faces if truth[f] != UNKNOWN]
             not_background.update(wrong)
-            if right:
-                label_faces(ws, right, "unknown", user_id=user, origin="bulk")
+            if len(wrong) < len(faces):
+                mark_passers_by(ws, faces, exclude_face_ids=wrong, user_id=user)
             tally.add("unknown person page", 1, len(faces))
             tally.add("unknown person page, deselected", len(wrong), 0)
             continue

@@ -107,3 +107,33 @@ def learning_template(tmp_path_factory) -> Path:
     if not DATA.is_dir():
         pytest.skip(f"the shared test photos are not at {DATA}")
     return build_learning_workspace(tmp_path_factory.mktemp("learning") / "ws")
+
+
+def crowd_photos(data: Path) -> list[Path]:
+    """Photos of several people each: the PASCAL VOC photos (not the collage of thirty, slow to
+    detect) and the three of two people. The small faces beside each photo's largest are the
+    passers-by."""
+    group = data / "group"
+    voc = [p for p in sorted((group / "dlib_faces").glob("*.jpg")) if p.name != "bald_guys.jpg"]
+    return voc + sorted(group.glob("face_recognition_*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def crowd_template(orl_groups_template: Path, tmp_path_factory) -> Path:
+    """The ORL groups workspace (s1-s3 partly labelled: nearest-face suggestions, no model)
+    plus real photos of several people each (passers-by), imported once and copied per test."""
+    from faceloop.ingest import import_photos
+    from tests.conftest import DATA
+
+    base = tmp_path_factory.mktemp("crowd")
+    photos = base / "photos"
+    photos.mkdir()
+    chosen = crowd_photos(DATA)
+    for photo in chosen:
+        shutil.copy(photo, photos / photo.name)
+    root = base / "ws"
+    shutil.copytree(orl_groups_template, root)
+    with open_workspace(root) as workspace:
+        summary = import_photos(workspace, [photos], workers=1)
+    assert summary.imported == len(chosen) == 12 and summary.faces >= 40, summary
+    return root

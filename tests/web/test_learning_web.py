@@ -238,9 +238,12 @@ def test_the_confirm_api_refuses_bad_answers(api: TestClient, client: TestClient
     assert api.get("/api/v1/confirm?order=random").status_code == 422
     assert api.get("/api/v1/faces/" + str(face)).json()["verdict"] is None
 
-    nothing = client.get("/api/v1/confirm?mode=page").json()
+    nothing = client.get("/api/v1/confirm?mode=page&source=model").json()
     assert nothing["items"] == [] and nothing["empty_reason"] == "no_model"
-    assert "No model yet" in nothing["message"]
+    assert "No model yet" in nothing["message"] and nothing["source"] == "model"
+    # with no model, the default source turns to faces like labelled ones
+    look_alikes = client.get("/api/v1/confirm?mode=page").json()
+    assert look_alikes["source"] == "nearest" and look_alikes["items"]
 
 
 # ------------------------------------------------------------------ training

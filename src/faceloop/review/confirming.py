@@ -1,6 +1,12 @@
 """The confirm queue as the confirm page uses it: what to ask next (with everything the page
 draws, so it never waits for a second request) and the answers a person gives.
 
+The faces come from one of two sources: the model's guesses ("model", `review/confirm.py`), or
+the person of each face's nearest labelled face ("nearest", `review/nearest_queue.py`), which
+works long before anyone has the faces a model needs. "auto", the default, asks the model first
+and turns to the nearest faces when the model has nothing waiting (no model yet, or every guess
+answered), so the page always has something to ask while there is something to ask.
+
 Every answer is a decision, all of one action in one batch so that it undoes at once: "yes"
 labels the face as the person, "no" is a standing refusal (never offered as that person again,
 and the next model learns from it), a correction is a refusal plus the right name, a skip puts
@@ -10,7 +16,7 @@ the face at the back.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,22 +36,27 @@ from faceloop.review.confirm import (
 from faceloop.review.decisions import PERSON, REJECT, SKIP, decide, new_batch
 from faceloop.review.labelling import SamePersonInPhoto, same_person_conflicts
 from faceloop.review.names import exact_person
+from faceloop.review.nearest_queue import nearest_pick
 from faceloop.review.person_ops import create_person
 from faceloop.workspace import Workspace
 
 MODES = ("one", "page")
 ANSWERS = ("yes", "no", "skip", "correct")
+MODEL, NEAREST, AUTO = "model", "nearest", "auto"
+#: where the faces to confirm come from; "auto" is the model, else the nearest labelled faces
+SOURCES = (AUTO, MODEL, NEAREST)
 #: faces fetched ahead in one-at-a-time mode
 AHEAD = 5
 MAX_ANSWERS = 100
 NO_MODEL, NOT_PREDICTED, NOTHING_LEFT = "no_model", "not_predicted", "nothing_left"
+NOTHING_NEAR = "nothing_near"
 
 
 @dataclass(frozen=True)
 class ConfirmItem:
     face_id: int
     image_id: int
-    #: the person the model guessed
+    #: the person suggested: the model's guess, or the person of the nearest labelled face
     person_id: int
     person_name: str
     score: float
@@ -65,16 +76,21 @@ class ConfirmView:
     #: page mode: the person every item is guessed as
     person_id: int | None
     person_name: str | None
-    #: guesses still waiting for an answer, of everyone
+    #: suggestions of this view's source still waiting for an answer, of everyone
     pending: int
     model_id: int | None
-    #: why nothing is offered (no_model, not_predicted, nothing_left); None when items are
+    #: why nothing is offered (no_model, not_predicted, nothing_left, nothing_near); None when
+    #: items are
     empty_reason: str | None = None
     message: str = ""
     #: a training run queued or running, whose guesses will come next
     training_job_id: int | None = None
     #: page mode: guesses of the page's person still waiting, this page included
     person_pending: int | None = None
+    #: where the items come from: "model" (its guesses; `score` is its probability) or
+    #: "nearest" (the person of the nearest labelled face; `score` is 1 - distance). With no
+    #: items, the source asked for ("auto" included)
+    source: str = MODEL
 
 
 @dataclass(frozen=True)
@@ -110,15 +126,41 @@ def confirm_view(
     limit: int | None = None,
     person_id: int | None = None,
     exclude: Collection[int] = (),
+    source: str = AUTO,
 ) -> ConfirmView:
-    """The next faces to confirm. One mode: the next `limit` guesses in the chosen order, of
-    anyone; page mode: up to `limit` (24) faces guessed as one person. `exclude` leaves out
-    faces the page already holds, so a page can fetch ahead."""
+    """The next faces to confirm. One mode: the next `limit` suggestions in the chosen order, of
+    anyone; page mode: up to `limit` (24) faces suggested as one person. `exclude` leaves out
+    faces the page already holds, so a page can fetch ahead. `source` as the module says; a
+    page of the nearest faces is of the person with the most of them waiting, nearest first
+    (`review/nearest_queue.py`), so `order` applies to them in one mode only."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     order = order or ws.settings.train.confirm_order
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if source != NEAREST:
+        view = _model_view(ws, mode, order, limit, person_id, exclude)
+        if view.items or source == MODEL:
+            return view
+    nearest = _nearest_view(ws, mode, order, limit, person_id, exclude)
+    if nearest.items or source == NEAREST:
+        return nearest
+    message = view.message
+    if nearest.empty_reason == NOTHING_NEAR:
+        message += " No unlabelled face is near enough to a labelled one for a suggestion either."
+    return replace(view, message=message, source=AUTO)
+
+
+def _model_view(
+    ws: Workspace,
+    mode: str,
+    order: str,
+    limit: int | None,
+    person_id: int | None,
+    exclude: Collection[int],
+) -> ConfirmView:
     with ws.sessions() as session:
         if mode == "page":
             page = confirm_page(
@@ -139,6 +181,55 @@ def confirm_view(
         items = _items(session, suggestions)
         model_id = session.scalar(select(Prediction.model_id).limit(1))
         reason, message = (None, "") if items else _why_empty(session, ws, model_id)
+    return _view(ws, mode, order, items, pending, model_id, reason, message, person_pending, MODEL)
+
+
+def _nearest_view(
+    ws: Workspace,
+    mode: str,
+    order: str,
+    limit: int | None,
+    person_id: int | None,
+    exclude: Collection[int],
+) -> ConfirmView:
+    pick = nearest_pick(
+        ws,
+        mode=mode,
+        order=order,
+        limit=limit or (PAGE if mode == "page" else AHEAD),
+        person_id=person_id,
+        exclude=exclude,
+    )
+    with ws.sessions() as session:
+        items = _items(session, pick.suggestions, pick.references)
+        model_id = session.scalar(select(Prediction.model_id).limit(1))
+        reason, message = (None, "") if items else _why_nothing_near(session)
+    return _view(
+        ws,
+        mode,
+        order,
+        items,
+        pick.pending,
+        model_id,
+        reason,
+        message,
+        pick.person_pending,
+        NEAREST,
+    )
+
+
+def _view(
+    ws: Workspace,
+    mode: str,
+    order: str,
+    items: list[ConfirmItem],
+    pending: int,
+    model_id: int | None,
+    reason: str | None,
+    message: str,
+    person_pending: int | None,
+    source: str,
+) -> ConfirmView:
     first = items[0] if items and mode == "page" else None
     return ConfirmView(
         mode=mode,
@@ -152,10 +243,17 @@ def confirm_view(
         message=message,
         training_job_id=active_train_job(ws),
         person_pending=person_pending,
+        source=source,
     )
 
 
-def _items(session: Session, suggestions: list[Suggestion]) -> list[ConfirmItem]:
+def _items(
+    session: Session,
+    suggestions: list[Suggestion],
+    known_references: dict[int, list[int]] | None = None,
+) -> list[ConfirmItem]:
+    """What the page draws for each suggestion; `known_references` spares looking up again the
+    reference faces of a person (by root id) the caller already has."""
     if not suggestions:
         return []
     face_ids = [s.face_id for s in suggestions]
@@ -171,7 +269,11 @@ def _items(session: Session, suggestions: list[Suggestion]) -> list[ConfirmItem]
             select(Person.id, Person.name).where(Person.id.in_(set(roots.values())))
         ).all()
     )
-    references = {root: reference_faces(session, root) for root in set(roots.values())}
+    known = known_references or {}
+    references = {
+        root: known[root] if root in known else reference_faces(session, root)
+        for root in set(roots.values())
+    }
     items = []
     for s in suggestions:
         face = faces[s.face_id]
@@ -198,13 +300,7 @@ def _why_empty(session: Session, ws: Workspace, model_id: int | None) -> tuple[s
             "No model yet, so there are no guesses to confirm. A model needs people with at "
             f"least {ws.settings.train.min_per_class} labelled faces: label more, or train one."
         )
-    unlabelled = session.scalar(
-        select(Face.id)
-        .outerjoin(FaceLabel, FaceLabel.face_id == Face.id)
-        .where(FaceLabel.face_id.is_(None))
-        .limit(1)
-    )
-    if unlabelled is None:
+    if not _anything_unlabelled(session):
         return NOTHING_LEFT, "Every face is labelled: nothing left to confirm."
     if model_id is None:
         return NOT_PREDICTED, (
@@ -216,6 +312,27 @@ def _why_empty(session: Session, ws: Workspace, model_id: int | None) -> tuple[s
     )
 
 
+def _anything_unlabelled(session: Session) -> bool:
+    return (
+        session.scalar(
+            select(Face.id)
+            .outerjoin(FaceLabel, FaceLabel.face_id == Face.id)
+            .where(FaceLabel.face_id.is_(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _why_nothing_near(session: Session) -> tuple[str, str]:
+    if not _anything_unlabelled(session):
+        return NOTHING_LEFT, "Every face is labelled: nothing left to confirm."
+    return NOTHING_NEAR, (
+        "No unlabelled face is near enough to a labelled face to suggest who it is. Label a "
+        "few faces of each person (or name groups), and their look-alikes appear here."
+    )
+
+
 def answer_suggestions(
     ws: Workspace,
     person_id: int,
@@ -223,10 +340,16 @@ def answer_suggestions(
     *,
     user_id: int | None = None,
     confirm: bool = False,
+    source: str | None = None,
 ) -> ConfirmResult:
     """Record the answers to "Is this <person>?" as one action. Naming a person already on
-    another face of the same photo is refused (SamePersonInPhoto) unless `confirm`."""
+    another face of the same photo is refused (SamePersonInPhoto) unless `confirm`. The answers
+    need no prediction behind them: `source` ("model" or "nearest"), when given, is kept in
+    each decision's detail, so the activity log says which suggestion was answered."""
     _check(answers)
+    if source is not None and source not in (MODEL, NEAREST):
+        raise ValueError(f"unknown source {source!r}; use {MODEL} or {NEAREST}")
+    noted = {"source": source} if source else {}
     named = {
         search_key(a.name): exact_person(ws, a.name)
         for a in answers
@@ -248,7 +371,7 @@ def answer_suggestions(
                 targets[a.face_id] = _target(session, a, named, created, user_id)
         yes = [a.face_id for a in answers if a.answer == "yes"]
         yes += [face for face, target in targets.items() if target == root]
-        detail = _conflicts(session, root, yes, targets, confirm)
+        conflicts = _conflicts(session, root, yes, targets, confirm) or {}
 
         batch = new_batch()
         ids: list[int] = []
@@ -263,7 +386,7 @@ def answer_suggestions(
                 origin=origin,
                 user_id=user_id,
                 batch=batch,
-                detail=detail if verdict == PERSON else None,
+                detail={**noted, **(conflicts if verdict == PERSON else {})} or None,
             )
             ids.append(decision.id)
 

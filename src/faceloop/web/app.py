@@ -79,9 +79,11 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(learning_api.router, prefix="/api/v1")
     app.include_router(learning_pages)
     from faceloop.web.api import groups as groups_api
+    from faceloop.web.api import passers_by as passers_by_api
     from faceloop.web.group_pages import router as group_pages
 
     app.include_router(groups_api.router, prefix="/api/v1")
+    app.include_router(passers_by_api.router, prefix="/api/v1")
     app.include_router(group_pages)
     from faceloop.web.api import export as export_api
     from faceloop.web.export_pages import router as export_pages

@@ -1,6 +1,6 @@
-"""The pages for naming many faces at once: look-alike groups (one group at a time, or a list)
-and "more like this" for any face. Each renders what it shows first; the rest goes through the
-API (`web/api/groups.py`)."""
+"""The pages for naming many faces at once: look-alike groups (one group at a time, or a list),
+"more like this" for any face, and passers-by to mark "unknown person". Each renders what it
+shows first; the rest goes through the API (`web/api/groups.py`, `web/api/passers_by.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from fastapi.responses import Response
 
 from faceloop.jobs import list_jobs
 from faceloop.review.groups import count_groups, group_detail, list_groups
+from faceloop.review.passers_by import PAGE as PASSERS_BY
+from faceloop.review.passers_by import passers_by
 from faceloop.web.api.groups import similar as similar_faces
 from faceloop.web.deps import WS, User
 from faceloop.web.templating import render
@@ -68,3 +70,12 @@ def similar(request: Request, ws: WS, user: User, face_id: int) -> Response:
     """The unlabelled faces nearest to one face, to name many at once."""
     found = similar_faces(ws, user, face_id, SIMILAR)
     return render(request, "similar.html", "groups", similar=found, limit=SIMILAR)
+
+
+@router.get("/passers-by")
+def passers_by_page(request: Request, ws: WS) -> Response:
+    """Faces most likely to be passers-by, a page at a time, to mark "unknown person"."""
+    faces = passers_by(ws, limit=PASSERS_BY)
+    return render(
+        request, "passers_by.html", "passers-by", initial={"faces": faces}, limit=PASSERS_BY
+    )

@@ -1,5 +1,6 @@
-"""The learning loop's pages: confirm the model's guesses, the models and their figures, and
-identify people in a photo. Each renders what it shows first; the rest goes through the API."""
+"""The learning loop's pages: confirm suggestions (the model's guesses, or the people of the
+nearest labelled faces), the models and their figures, and identify people in a photo. Each
+renders what it shows first; the rest goes through the API."""
 
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ def confirm(
     ws: WS,
     mode: Literal["one", "page"] = "one",
     order: Literal["confident", "uncertain"] | None = None,
+    source: Literal["auto", "model", "nearest"] = "auto",
 ) -> Response:
-    view = confirm_view(ws, mode=mode, order=order)
-    return render(request, "confirm.html", "confirm", view=view)
+    """The source chosen (`auto` by default) stays with the page: every fetch ahead asks for
+    it, and each page of faces says where it came from."""
+    view = confirm_view(ws, mode=mode, order=order, source=source)
+    return render(request, "confirm.html", "confirm", view=view, source=source)
 
 
 @router.get("/models")

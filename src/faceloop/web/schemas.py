@@ -110,6 +110,13 @@ class GroupUnknownBody(Body):
     face_ids: FaceIds | None = None
 
 
+class PassersByBody(Body):
+    """The faces an "unknown person" page showed, and those deselected on it."""
+
+    face_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    exclude_face_ids: FaceIds = []
+
+
 class GroupMergeBody(Body):
     other_id: int = Field(ge=1, le=ID_MAX)
 

@@ -54,6 +54,8 @@ class ConfirmBody(Body):
     answers: list[ConfirmAnswer] = Field(min_length=1, max_length=100)
     #: name a person already on another face of the photo anyway
     confirm: bool = False
+    #: where the suggestions came from (the view's `source`): kept with each decision
+    source: Literal["model", "nearest"] | None = None
 
 
 @router.post("/train", response_model=JobInfo, status_code=202)
@@ -81,12 +83,24 @@ def confirm(
     limit: Annotated[int | None, Query(ge=1, le=24)] = None,
     person_id: IdQuery = None,
     exclude: Annotated[list[int] | None, Query(max_length=500)] = None,
+    source: Literal["auto", "model", "nearest"] = "auto",
 ) -> ConfirmView:
-    """The next guesses to confirm: one face at a time (`mode=one`, a few ahead) or a page of
-    up to 24 faces guessed as one person. `order` defaults to the workspace setting. When
-    nothing is offered, `empty_reason` and `message` say why."""
+    """The next suggestions to confirm: one face at a time (`mode=one`, a few ahead) or a page
+    of up to 24 faces suggested as one person. `source`: the model's guesses (`model`), the
+    person of each face's nearest labelled face (`nearest`, before any model too; a page is of
+    the person with the most such faces), or the model's while it has any, else the nearest
+    (`auto`); the view's `source` says which it is. `order` defaults to the workspace setting.
+    When nothing is offered, `empty_reason` and `message` say why."""
     held = [face for face in exclude or () if 1 <= face <= ID_MAX]
-    return confirm_view(ws, mode=mode, order=order, limit=limit, person_id=person_id, exclude=held)
+    return confirm_view(
+        ws,
+        mode=mode,
+        order=order,
+        limit=limit,
+        person_id=person_id,
+        exclude=held,
+        source=source,
+    )
 
 
 @router.post("/confirm", response_model=ConfirmResult)
@@ -100,6 +114,7 @@ def answer(ws: WS, user: User, body: ConfirmBody) -> ConfirmResult:
         [Answer(a.face_id, a.answer, a.person_id, a.name) for a in body.answers],
         user_id=user,
         confirm=body.confirm,
+        source=body.source,
     )
     return dataclasses.replace(result, retrain_job_id=maybe_retrain(ws))
 

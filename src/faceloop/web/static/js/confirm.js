@@ -1,5 +1,10 @@
-// The confirm page: "Is this <name>?" about the model's guesses, one face at a time or a page
-// of up to 24 faces guessed as one person. Keyboard first, never waiting.
+// The confirm page: "Is this <name>?" about the model's guesses or about faces like a person's
+// labelled faces, one face at a time or a page of up to 24 faces suggested as one person.
+// Keyboard first, never waiting.
+//
+// The source (auto, the model, labelled look-alikes) is chosen with the page's switch and asked
+// for at every fetch; each unit keeps the source it came from, shows it, and sends it with its
+// answer. With "auto" the model's guesses come first and the look-alikes follow once they run out.
 //
 // The next faces (or the next page) are fetched ahead with their images preloaded, so after a
 // key the next question shows at once; answers go to the server in order in the background,
@@ -12,12 +17,14 @@ import { Autocomplete } from './autocomplete.js';
 const app = document.getElementById('confirm-app');
 const MODE = app.dataset.mode;
 const ORDER = app.dataset.order;
+const SOURCE = app.dataset.source;
 const initial = JSON.parse(document.getElementById('initial').textContent);
 
 const $ = (id) => document.getElementById(id);
 const el = {
   title: $('question-title'),
   person: $('person-name'),
+  source: $('source-note'),
   pending: $('pending'),
   one: $('one'),
   page: $('page'),
@@ -46,6 +53,7 @@ const TITLES = {
   no_model: 'No model yet',
   not_predicted: 'No guesses yet',
   nothing_left: 'Nothing left to confirm',
+  nothing_near: 'No faces like labelled ones',
 };
 
 let buffer = [];
@@ -63,6 +71,9 @@ const preloaded = new Map();
 const chipUrl = (faceId) => `/api/v1/faces/${faceId}/chip.jpg`;
 const photoUrl = (item) => `/api/v1/photos/${item.image_id}/image.jpg?size=${PHOTO_SIZE}`;
 const percent = (score) => `${Math.round(score * 100)}%`;
+// a look-alike's score is 1 - its distance to the nearest labelled face
+const distance = (score) => (1 - score).toFixed(2);
+const scoreText = (unit, item) => (unit.source === 'nearest' ? distance(item.score) : percent(item.score));
 
 function preload(url) {
   if (preloaded.has(url)) return;
@@ -81,11 +92,12 @@ function preloadUnit(unit) {
   for (const face of unit.items[0].reference_face_ids) preload(chipUrl(face));
 }
 
-// A unit is what one answer covers: one face, or one page of faces guessed as one person.
+// A unit is what one answer covers: one face, or one page of faces suggested as one person.
 function unitsOf(view) {
   if (!view.items.length) return [];
   if (MODE === 'page') {
     return [{
+      source: view.source,
       person_id: view.person_id,
       person_name: view.person_name,
       items: view.items,
@@ -94,7 +106,7 @@ function unitsOf(view) {
     }];
   }
   return view.items.map((item) => ({
-    person_id: item.person_id, person_name: item.person_name, items: [item],
+    source: view.source, person_id: item.person_id, person_name: item.person_name, items: [item],
   }));
 }
 
@@ -108,7 +120,7 @@ function heldIds() {
 
 function refill() {
   if (fetching || exhausted || buffer.length >= LOW_WATER) return fetching;
-  const params = new URLSearchParams({ mode: MODE, order: ORDER });
+  const params = new URLSearchParams({ mode: MODE, order: ORDER, source: SOURCE });
   if (MODE === 'one') params.set('limit', AHEAD);
   const held = heldIds();
   for (const id of [...held].slice(-500)) params.append('exclude', id);
@@ -146,12 +158,18 @@ function render() {
     el.one.hidden = true;
     el.page.hidden = true;
     el.title.hidden = true;
+    el.source.hidden = true;
     renderEmpty();
     return;
   }
   el.empty.hidden = true;
   el.title.hidden = false;
   el.person.textContent = current.person_name;
+  el.source.hidden = false;
+  el.source.dataset.source = current.source;
+  el.source.textContent = current.source === 'nearest'
+    ? `like labelled faces of ${current.person_name}`
+    : 'from the model';
   for (const node of document.querySelectorAll('.ref-name')) node.textContent = current.person_name;
   if (MODE === 'page') renderPage(current);
   else renderOne(current);
@@ -205,7 +223,9 @@ function renderOne(unit) {
   const item = unit.items[0];
   el.chip.src = chipUrl(item.face_id);
   el.chip.alt = `face ${item.face_id}`;
-  el.score.textContent = `model ${percent(item.score)} sure · face ${item.face_id}`;
+  el.score.textContent = unit.source === 'nearest'
+    ? `distance ${distance(item.score)} to a labelled face of ${unit.person_name} · face ${item.face_id}`
+    : `model ${percent(item.score)} sure · face ${item.face_id}`;
   el.photo.src = photoUrl(item);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
   drawBox(item);
@@ -250,7 +270,7 @@ function renderPage(unit) {
   el.one.hidden = true;
   el.page.hidden = false;
   renderReferences(el.pageReferences, unit);
-  el.grid.setAttribute('aria-label', `Faces guessed as ${unit.person_name}`);
+  el.grid.setAttribute('aria-label', `Faces suggested as ${unit.person_name}`);
   el.grid.replaceChildren();
   unit.items.forEach((item, index) => {
     const li = document.createElement('li');
@@ -275,7 +295,8 @@ function renderPage(unit) {
     });
     const score = document.createElement('span');
     score.className = 'dist';
-    score.textContent = percent(item.score);
+    score.textContent = scoreText(unit, item);
+    score.title = unit.source === 'nearest' ? 'distance to the nearest labelled face' : 'how sure the model is';
     const link = document.createElement('a');
     link.className = 'tile-photo';
     link.href = `/photos/${item.image_id}#face-${item.face_id}`;
@@ -345,6 +366,7 @@ function skipPage() {
 
 function submit(unit, answers, shownName, confirmed = false) {
   const body = { person_id: unit.person_id, answers };
+  if (unit.source === 'model' || unit.source === 'nearest') body.source = unit.source;
   if (confirmed) body.confirm = true;
   const entry = { unit, body, shownName, state: 'pending', result: null };
   for (const a of answers) inFlight.add(a.face_id);

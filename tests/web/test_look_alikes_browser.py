@@ -1,0 +1,191 @@
+"""The confirm page's look-alike suggestions (no model yet) and the passers-by page in a real
+browser (chromium through Playwright) against a real `faceloop serve`, on ORL photos with
+s1-s3 partly labelled and real photos of several people each, grouped by `recluster`: keyboard
+only.
+
+A failing test leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from faceloop.review.groups import recluster
+from faceloop.workspace import open_workspace
+from tests.conftest import DATA
+from tests.web.conftest import ARTIFACTS
+from tests.web.test_browser import ARGS, CHROMIUM, FACELOOP, Server, free_port
+
+pytestmark = [
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, crowd_template):
+    root = tmp_path_factory.mktemp("look-alikes-browser") / "ws"
+    shutil.copytree(crowd_template, root)
+    with open_workspace(root) as ws:
+        assert recluster(ws).groups >= 4
+    port = free_port()
+    log = open(root / "serve.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [FACELOOP, "serve", "--workspace", str(root), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise AssertionError((root / "serve.log").read_text()) from None
+            time.sleep(0.2)
+    try:
+        yield Server(base, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.js_errors = []
+    tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def confirm_shown(page) -> dict | None:
+    return page.evaluate(
+        "() => { const c = window.faceloopConfirm.current;"
+        " return c && {source: c.source, person_id: c.person_id, cursor: c.cursor,"
+        " faces: c.items.map((i) => i.face_id), selected: [...c.selected]}; }"
+    )
+
+
+def test_confirm_look_alikes_of_a_labelled_person_with_the_keyboard(server, page) -> None:
+    page.goto(server.base + "/confirm?mode=page")
+    page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
+    shown = confirm_shown(page)
+    faces, person = shown["faces"], shown["person_id"]
+    assert shown["source"] == "nearest", "no model yet: auto offers the look-alikes"
+    assert len(faces) >= 3 and sorted(shown["selected"]) == sorted(faces)
+    name = server.api("GET", f"/people/{person}")["name"]
+    assert page.inner_text("#person-name") == name
+    assert page.inner_text("#source-note") == f"like labelled faces of {name}"
+    assert page.locator("#source-switch a[aria-current='true']").inner_text() == "Auto"
+    assert page.locator(".confirm-tile").count() == len(faces)
+
+    page.keyboard.press("l")
+    page.keyboard.press("x")  # the second face is not them
+    assert confirm_shown(page)["cursor"] == 1
+    dropped = faces[1]
+    assert page.locator(f"#tile-{dropped}.refused").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"() => !window.faceloopConfirm.current"
+        f" || !window.faceloopConfirm.current.items.some((i) => i.face_id === {dropped})"
+    )
+    page.evaluate("() => window.faceloopConfirm.settled()")
+
+    for face_id in faces:
+        face = server.api("GET", f"/faces/{face_id}")
+        if face_id == dropped:
+            assert face["verdict"] is None
+        else:
+            assert (face["verdict"], face["person_id"]) == ("person", person), face_id
+    refusals = server.api("GET", f"/activity?face_id={dropped}&action=reject")["entries"]
+    assert len(refusals) == 1 and refusals[0]["person_id"] == person
+    assert refusals[0]["detail"] == {"source": "nearest"}
+    offered = server.api("GET", "/confirm?mode=one&source=nearest&limit=24")["items"]
+    assert dropped not in {item["face_id"] for item in offered}
+    assert set(faces).isdisjoint(item["face_id"] for item in offered)
+    assert page.locator("#history li.saved").count() == 1
+    assert page.js_errors == []
+
+
+def passers_shown(page) -> list[int] | None:
+    return page.evaluate(
+        "() => window.faceloopPassersBy.current"
+        " && window.faceloopPassersBy.current.map((f) => f.face_id)"
+    )
+
+
+def test_mark_a_page_of_passers_by_with_the_keyboard(server, page) -> None:
+    page.goto(server.base + "/passers-by")
+    page.wait_for_function("() => window.faceloopPassersBy && window.faceloopPassersBy.current")
+    page.wait_for_function("() => window.faceloopPassersBy.ahead.length > 0")
+    faces = passers_shown(page)
+    assert faces == [f["face_id"] for f in server.api("GET", "/passers-by")["faces"]]
+    assert page.locator("#group-grid .face-tile").count() == len(faces) == 24
+    notes = page.locator("#group-grid .tile-note").all_inner_texts()
+    assert len(notes) == 24 and all(re.fullmatch(r"\d+%", note) for note in notes)
+
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")  # the second face is somebody to name
+    assert page.locator("#group-grid .face-tile.deselected").count() == 1
+    dropped = faces[1]
+    assert page.evaluate("() => window.faceloopPassersBy.grid.excluded()") == [dropped]
+    page.keyboard.press("Enter")
+    # the next page was fetched ahead: it is there at once, and never shows the face taken out
+    page.wait_for_function(
+        f"() => window.faceloopPassersBy.current"
+        f" && !window.faceloopPassersBy.current.some((f) => f.face_id === {faces[0]})",
+        timeout=500,
+    )
+    following = passers_shown(page)
+    assert following and dropped not in following and set(following).isdisjoint(faces)
+    page.evaluate("() => window.faceloopPassersBy.settled()")
+    for face_id in faces:
+        verdict = server.api("GET", f"/faces/{face_id}")["verdict"]
+        assert verdict == (None if face_id == dropped else "unknown"), face_id
+    latest = page.locator("#history li").first
+    assert "23 faces → unknown person, 1 taken out" in latest.inner_text()
+    assert dropped in page.evaluate("() => window.faceloopPassersBy.dismissed")
+
+    page.keyboard.press("z")
+    page.wait_for_function(
+        f"() => window.faceloopPassersBy.current"
+        f" && window.faceloopPassersBy.current[0].face_id === {faces[0]}"
+    )
+    page.evaluate("() => window.faceloopPassersBy.settled()")
+    assert server.api("GET", f"/faces/{faces[0]}")["verdict"] is None
+    assert "undone" in page.locator("#history li").first.inner_text()
+    assert page.evaluate("() => window.faceloopPassersBy.grid.excluded()") == [dropped]
+    assert page.js_errors == []
