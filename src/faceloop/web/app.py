@@ -67,29 +67,26 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     app.state.faceloop = state
     errors.install(app)
 
-    from faceloop.web.api import activity, auth, jobs, label, media, people, photos
-    from faceloop.web.pages import router as pages
+    from faceloop.web import export_pages, group_pages, learning_pages, pages
+    from faceloop.web.api import (
+        activity,
+        auth,
+        export,
+        groups,
+        jobs,
+        label,
+        learning,
+        media,
+        passers_by,
+        people,
+        photos,
+    )
 
-    for module in (label, people, photos, activity, jobs, media, auth):
+    api = (label, people, photos, activity, jobs, media, auth, learning, groups, passers_by, export)
+    for module in api:
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(pages)
-    from faceloop.web.api import learning as learning_api
-    from faceloop.web.learning_pages import router as learning_pages
-
-    app.include_router(learning_api.router, prefix="/api/v1")
-    app.include_router(learning_pages)
-    from faceloop.web.api import groups as groups_api
-    from faceloop.web.api import passers_by as passers_by_api
-    from faceloop.web.group_pages import router as group_pages
-
-    app.include_router(groups_api.router, prefix="/api/v1")
-    app.include_router(passers_by_api.router, prefix="/api/v1")
-    app.include_router(group_pages)
-    from faceloop.web.api import export as export_api
-    from faceloop.web.export_pages import router as export_pages
-
-    app.include_router(export_api.router, prefix="/api/v1")
-    app.include_router(export_pages)
+    for module in (pages, learning_pages, group_pages, export_pages):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(
