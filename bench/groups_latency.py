@@ -5,12 +5,15 @@ the faces labelled; `faceloop.review.synthetic`), groups the unlabelled half wit
 then times what a reviewer waits for: the groups page (the largest group with its faces and
 merge suggestions), the list view, one group by id, the JSON list and detail and "more like
 this" while nothing changes; then a group label POST and its undo, each followed by the groups
-page (the labels changed, so what is cached about the open groups is rebuilt). Times are the
-app's own (the Server-Timing header), measured in-process so the client does not compete for the
-cores.
+page and a group's detail (the labels and the group changed: what is kept about the groups
+follows the change, review/group_view.py). Times are the app's own (the Server-Timing header),
+measured in-process so the client does not compete for the cores. Also timed, as function calls:
+the nearest labelled person of every unlabelled face (review/nearest.py, which feeds the confirm
+and "unknown person" pages), built once and then followed after each label and undo.
 
     .venv/bin/python bench/groups_latency.py                          # builds in a temporary folder
     .venv/bin/python bench/groups_latency.py --workspace /tmp/ui-bench   # built once, reused
+    .venv/bin/python bench/groups_latency.py --workspace /tmp/ui-bench --no-recluster  # and grouped
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ui_latency import percentiles, server_ms
 
 from faceloop.review.groups import list_groups, recluster
+from faceloop.review.nearest import nearest_people
 from faceloop.review.synthetic import build_synthetic
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import init_workspace, open_workspace
@@ -44,6 +48,11 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--no-recluster",
+        action="store_true",
+        help="reuse the groups of the workspace's last run (the bench undoes what it labels)",
+    )
     args = parser.parse_args()
 
     temporary = None
@@ -68,12 +77,16 @@ def main() -> None:
                 f"built {info.faces:,} faces, {info.people:,} people, {info.images:,} photos, "
                 f"{info.labelled:,} labelled in {info.seconds:.1f} s"
             )
-        run = recluster(ws)
-        print(
-            f"recluster: {run.groups:,} groups holding {run.grouped_faces:,} of "
-            f"{run.unlabelled_faces:,} unlabelled faces, threshold {run.threshold:.3f} "
-            f"({run.threshold_source}{', adapted' if run.adapted else ''}) in {run.seconds:.1f} s"
-        )
+        if args.no_recluster and list_groups(ws, limit=1):
+            print("reusing the groups of the last run")
+        else:
+            run = recluster(ws)
+            print(
+                f"recluster: {run.groups:,} groups holding {run.grouped_faces:,} of "
+                f"{run.unlabelled_faces:,} unlabelled faces, threshold {run.threshold:.3f} "
+                f"({run.threshold_source}{', adapted' if run.adapted else ''}) "
+                f"in {run.seconds:.1f} s"
+            )
         measure(ws, args.requests)
         ws.close()
     finally:
@@ -88,6 +101,12 @@ def measure(ws, n: int) -> None:
     started = time.monotonic()
     client.get("/groups", headers=HTML)
     print(f"first groups page (loads the groups): {time.monotonic() - started:.2f} s")
+    started = time.monotonic()
+    suggested = len(nearest_people(ws).face_ids)
+    print(
+        f"nearest labelled person of every unlabelled face, built: "
+        f"{time.monotonic() - started:.1f} s ({suggested:,} faces with a suggestion)"
+    )
     groups = list_groups(ws, limit=500)
     if not groups:
         raise SystemExit("no groups: nothing to measure")
@@ -103,8 +122,13 @@ def measure(ws, n: int) -> None:
     writes: dict[str, list[float]] = {
         "label group POST": [],
         "groups page after a label": [],
+        "API detail after a label": [],
         "undo": [],
         "groups page after an undo": [],
+    }
+    calls: dict[str, list[float]] = {
+        "nearest people after a label": [],
+        "nearest people after an undo": [],
     }
     for _ in range(10):
         client.get("/groups", headers=HTML)
@@ -130,9 +154,15 @@ def measure(ws, n: int) -> None:
         )
         writes["label group POST"].append(server_ms(answer))
         writes["groups page after a label"].append(server_ms(client.get("/groups", headers=HTML)))
+        other = groups[int(rng.integers(len(groups)))]
+        writes["API detail after a label"].append(
+            server_ms(client.get(f"/api/v1/groups/{other.id}"))
+        )
+        calls["nearest people after a label"].append(timed(lambda: nearest_people(ws)))
         batch = answer.json()["batch"]
         writes["undo"].append(server_ms(client.post(f"/api/v1/batches/{batch}/undo")))
         writes["groups page after an undo"].append(server_ms(client.get("/groups", headers=HTML)))
+        calls["nearest people after an undo"].append(timed(lambda: nearest_people(ws)))
     load = os.getloadavg()
     print(
         f"\n{ws.root}: {n} reads of each page, {max(1, n // 4)} group labels and undos; "
@@ -143,6 +173,17 @@ def measure(ws, n: int) -> None:
         p50, p95, p99 = percentiles(values)
         verdict = "ok" if p95 <= TARGET_MS else "SLOW"
         print(f"{name:28} {p50:8.1f} {p95:8.1f} {p99:8.1f}  {verdict}")
+    print("function calls, not pages:")
+    for name, values in calls.items():
+        p50, p95, p99 = percentiles(values)
+        print(f"{name:28} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
+
+
+def timed(call) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
 
 
 if __name__ == "__main__":

@@ -379,3 +379,159 @@ def test_background_faces_smallest_first(tmp_path, orl_faces) -> None:
     assert [f.face_id for f in background_faces(ws)] == [smaller]
     assert {main, big, alone}.isdisjoint(f.face_id for f in background_faces(ws, limit=10))
     ws.close()
+
+
+# ------------------------------------------------------------------ caches that follow changes
+
+
+def everything_read(ws: Workspace, probes: list[int]) -> dict:
+    """All that the groups pages, "more like this" and the nearest-person suggestions show."""
+    from faceloop.db.models import FaceGroup
+    from faceloop.review.groups import background_faces, count_groups
+    from faceloop.review.nearest import nearest_people
+
+    with ws.sessions() as s:
+        group_ids = s.scalars(select(FaceGroup.id).order_by(FaceGroup.id)).all()
+    nearest = nearest_people(ws)
+    return {
+        "list": list_groups(ws, limit=10_000, min_size=1),
+        "counts": (count_groups(ws), count_groups(ws, min_size=1)),
+        "details": {gid: group_detail(ws, gid) for gid in group_ids},
+        "nearest": [
+            a.tolist()
+            for a in (nearest.face_ids, nearest.image_ids, nearest.person_ids, nearest.distances)
+        ],
+        "background": background_faces(ws, limit=500),
+        "similar": {face: more_like_this(ws, face, limit=12) for face in probes},
+    }
+
+
+def assert_as_built_afresh(ws: Workspace, probes: list[int]) -> dict:
+    """What `ws` reads now, through the caches it has followed, equals what a new connection
+    (a new review state, new group tables, a new nearest index) reads from scratch."""
+    followed = everything_read(ws, probes)
+    with open_workspace(ws.root) as again:
+        fresh = everything_read(again, probes)
+    for part, value in fresh.items():
+        assert followed[part] == value, part
+    return followed
+
+
+def labelled_for_projection(ws: Workspace, truth: dict[int, int]) -> dict[int, int]:
+    """Five faces of each of 26 subjects named (130 faces: enough for an adapted space and a
+    learned threshold), the other faces left to group; returns person id -> subject."""
+    by_subject: dict[int, list[int]] = {}
+    for face, subject in truth.items():
+        by_subject.setdefault(subject, []).append(face)
+    named = {}
+    for subject in sorted(by_subject)[:26]:
+        made = label_faces(ws, by_subject[subject][:5], "person", user_id=None, name=f"s{subject}")
+        named[made.person_id] = subject
+    return named
+
+
+def test_caches_follow_every_kind_of_change_as_a_rebuild_would(orl_ws, orl_faces) -> None:
+    from faceloop.review import group_view
+    from faceloop.review.confirm import answer_page
+    from faceloop.review.nearest import nearest_people
+    from faceloop.review.person_ops import merge_people, set_hidden
+
+    ws, truth = orl_ws
+    named = labelled_for_projection(ws, truth)
+    run = recluster(ws)
+    assert run.adapted and run.threshold_source == "learned"
+    probes = list(truth)[::97]
+    read = assert_as_built_afresh(ws, probes)
+    assert len(read["nearest"][0]) >= 20 and len(read["list"]) >= 10
+
+    groups = list_groups(ws, limit=500)
+    first, second, third, fourth, fifth, sixth = (g.id for g in groups[:6])
+    tables = group_view.load_tables(ws)
+    members = faces_of(ws, first)
+    labelled = label_group(ws, first, name="Someone", exclude_face_ids=members[-1:])
+    after = group_view.load_tables(ws)
+    kept = [
+        after.members[i] is tables.members[tables.index(gid)]
+        for i, gid in enumerate(after.ids.tolist())
+        if gid != first
+    ]
+    assert all(kept), "a label re-reads only the members of the group it changed"
+    assert_as_built_afresh(ws, probes)
+
+    unknown = mark_unknown(ws, second, exclude_face_ids=faces_of(ws, second)[:1])
+    assert_as_built_afresh(ws, probes)
+    with ws.session() as s:
+        undo_batch(s, labelled)
+    assert_as_built_afresh(ws, probes)
+    reject_group(ws, third)
+    assert_as_built_afresh(ws, probes)
+    undo_reject(ws, third)
+    assert_as_built_afresh(ws, probes)
+    split(ws, fourth)
+    assert_as_built_afresh(ws, probes)
+    merge(ws, fifth, sixth)
+    assert_as_built_afresh(ws, probes)
+
+    found = nearest_people(ws)
+    assert nearest_people(ws) is found, "nothing changed: the answer is kept"
+    person = int(found.person_ids[0])
+    waiting = found.face_ids[found.person_ids == person].tolist()
+    with ws.session() as s:
+        answer_page(s, person, waiting[:1], waiting[1:2])
+    assert_as_built_afresh(ws, probes)
+    with ws.session() as s:
+        set_hidden(s, person, True, None)
+    assert_as_built_afresh(ws, probes)
+    with ws.session() as s:
+        set_hidden(s, person, False, None)
+        first_person, second_person = sorted(named)[:2]
+        merge_people(s, first_person, second_person, None)
+    assert_as_built_afresh(ws, probes)
+    with ws.session() as s:
+        undo_batch(s, unknown)
+    assert_as_built_afresh(ws, probes)
+    vectors, _, _ = orl_faces
+    add_photo(ws, 2, folder="/orl/new", vectors=vectors[[3, 13]] * 1.001)
+    assert_as_built_afresh(ws, probes)
+
+
+def test_reading_while_groups_are_named_ends_as_a_rebuild_would(orl_ws) -> None:
+    """The web app answers in a thread pool: pages read (and so follow the caches) while other
+    requests name groups, mark them and take that back."""
+    import threading
+
+    ws, truth = orl_ws
+    labelled_for_projection(ws, truth)
+    recluster(ws)
+    probes = list(truth)[::131]
+    groups = list_groups(ws, limit=6)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                everything_read(ws, probes)
+            except BaseException as exc:  # reported below, in the test's thread
+                failures.append(exc)
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n, group in enumerate(groups):
+            if n % 2:
+                batch = mark_unknown(ws, group.id)
+            else:
+                batch = label_group(ws, group.id, name=f"Group {group.id}")
+            if n % 3 == 0:
+                with ws.session() as s:
+                    undo_batch(s, batch)
+        reject_group(ws, groups[1].id)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert not failures, failures[0]
+    assert_as_built_afresh(ws, probes)

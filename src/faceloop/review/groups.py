@@ -14,44 +14,59 @@ back whole. Deselected faces are refused for the person named, as on the confirm
 the group. A group's faces that were labelled since the run (here or on another page) no longer
 count, so the listing always shows what is left to do.
 
-The run's projection and threshold are kept beside the models (`grouping.npz`), so distances on
-the pages are the ones the groups were built with.
+The run's projection and threshold are kept beside the models (`grouping.npz`,
+`group_space.py`), so distances on the pages are the ones the groups were built with. What the
+pages read is kept in memory and follows each change instead of being rebuilt
+(`group_view.py`): at a hundred thousand faces, rebuilding after every label cost a second.
+
+Every write here that changes a group's members also sets the group's `updated_at`: that is how
+`group_view` knows which groups to read again.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, update
 
 from faceloop.cluster import (
     DEFAULT_THRESHOLD,
     Anchors,
-    Projection,
     fit_projection,
     group_faces,
     learn_threshold,
-    nearest_faces,
     split_group,
     suggest_people,
 )
 from faceloop.cluster.edits import MERGE_FACTOR
-from faceloop.cluster.stats import group_stats, rms_between
+from faceloop.cluster.stats import rms_between
 from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, utcnow
 from faceloop.review.decisions import PERSON, REJECT, UNKNOWN, decide
+from faceloop.review.group_space import (
+    Space,
+    labelled_people,
+    load_space,
+    projected,
+    save_space,
+)
+from faceloop.review.group_view import (
+    OPEN,
+    REJECTED,
+    GroupView,
+    current,
+    group_status,
+    load_tables,
+    open_faces,
+)
+from faceloop.review.group_view import GroupNotFound as GroupNotFound
 from faceloop.review.labelling import label_faces
-from faceloop.review.state import LABEL_PERSON, UNLABELLED, ReviewState, state_for
+from faceloop.review.state import UNLABELLED, ReviewState, state_for
 from faceloop.workspace import Workspace
 
-OPEN, LABELLED, REJECTED = "open", "labelled", "rejected"
 #: faces shown for a group in a list, most central first
 COVERS = 6
 #: "these groups look like the same person" offered under a group
@@ -68,12 +83,7 @@ MIN_PEOPLE = 10
 #: and a confirm page (on LFW, 0.98 instead of 0.995 took the labelling simulation from 215 to
 #: 169 actions for 46 people, with the same labels)
 GROUP_PRECISION = 0.98
-RUN_FILE = "grouping.npz"
 Progress = Callable[[int, int | None, str], None]
-
-
-class GroupNotFound(LookupError):
-    """No group with that id (the web layer answers 404)."""
 
 
 @dataclass(frozen=True)
@@ -128,74 +138,6 @@ def _quiet(done: int, total: int | None, message: str) -> None:
     """The default progress reporter: say nothing."""
 
 
-# ------------------------------------------------------------------ the run and its space
-
-
-@dataclass(frozen=True)
-class _Space:
-    """The projection and threshold of the last run (identity and the default before any)."""
-
-    projection: Projection | None
-    threshold: float
-    mark: int
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        return x if self.projection is None else self.projection.transform(x)
-
-
-def _run_path(ws: Workspace) -> Path:
-    return ws.models_dir / RUN_FILE
-
-
-def _space(ws: Workspace) -> _Space:
-    path = _run_path(ws)
-    try:
-        mark = path.stat().st_mtime_ns
-    except OSError:
-        return _Space(None, DEFAULT_THRESHOLD, 0)
-    key = (str(path), mark)
-    with _lock:
-        cached = _spaces.get(key)
-    if cached is not None:
-        return cached
-    try:
-        with np.load(path) as saved:
-            projection = None
-            if bool(saved["adapted"]):
-                projection = Projection.from_arrays(
-                    {"mean": saved["mean"], "matrix": saved["matrix"]}
-                )
-            space = _Space(projection, float(saved["threshold"]), mark)
-    except (OSError, KeyError, ValueError):
-        space = _Space(None, DEFAULT_THRESHOLD, mark)
-    with _lock:
-        _spaces.clear()
-        _spaces[key] = space
-    return space
-
-
-def _save_space(ws: Workspace, projection: Projection | None, threshold: float) -> None:
-    path = _run_path(ws)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = projection.to_arrays() if projection is not None else Projection.identity().to_arrays()
-    temporary = path.with_suffix(".tmp.npz")
-    np.savez(
-        temporary, adapted=np.array(projection is not None), threshold=np.array(threshold), **arrays
-    )
-    os.replace(temporary, path)
-
-
-def _labelled_people(state: ReviewState) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of faces labelled with a person who is not hidden, and that person (merges
-    resolved)."""
-    named = np.flatnonzero(state.verdict == LABEL_PERSON)
-    roots = np.array([state.root(int(p)) for p in state.person[named]], dtype=np.int64)
-    hidden = {pid for pid, record in state.people.items() if record.hidden}
-    visible = ~np.isin(roots, list(hidden)) if hidden else np.ones(len(roots), dtype=bool)
-    return named[visible], roots[visible]
-
-
 def recluster(
     ws: Workspace,
     *,
@@ -213,7 +155,7 @@ def recluster(
     state = state_for(ws.engine)
     with state.lock:
         pool = np.flatnonzero(state.verdict == UNLABELLED)
-        named, people = _labelled_people(state)
+        named, people = labelled_people(state)
         x_pool = state.embeddings[pool].copy()
         x_named = state.embeddings[named].copy()
         pool_faces = state.face_ids[pool].copy()
@@ -321,7 +263,7 @@ def recluster(
             session.execute(
                 insert(FaceGroupMember), [{"face_id": f, "group_id": g} for f, g in members]
             )
-    _save_space(ws, projection, threshold)
+    save_space(ws, projection, threshold)
     progress(4, 4, "done")
     return ClusterRun(
         groups=len(grouping.groups),
@@ -369,150 +311,9 @@ def _cannot_link_pairs(session, pool_faces: np.ndarray) -> tuple[np.ndarray, np.
 # ------------------------------------------------------------------ reading groups
 
 
-@dataclass
-class _Groups:
-    """The groups and their members, loaded once per change of the group tables."""
-
-    mark: tuple
-    ids: np.ndarray
-    open: np.ndarray
-    rejected: np.ndarray
-    suggested: np.ndarray
-    suggested_distance: np.ndarray
-    #: member face ids, grouped by group (order: by group index), and where each group starts
-    faces: np.ndarray
-    starts: np.ndarray
-    #: projected embeddings cache for the members: (space mark, face mark, array)
-    projected: tuple | None = None
-    #: unlabelled member statistics: (labels version, space mark, counts, means, spreads)
-    stats: tuple | None = None
-
-    def index(self, group_id: int) -> int:
-        i = int(np.searchsorted(self.ids, group_id))
-        if i >= len(self.ids) or self.ids[i] != group_id:
-            raise GroupNotFound(f"no group {group_id}")
-        return i
-
-    def members(self, i: int) -> np.ndarray:
-        return self.faces[self.starts[i] : self.starts[i + 1]]
-
-
-_MARKS = text(
-    "SELECT (SELECT max(updated_at) FROM face_group), (SELECT count(*) FROM face_group),"
-    " (SELECT count(*) FROM face_group_member), (SELECT max(id) FROM face_group)"
-)
-_lock = threading.RLock()
-_loaded: weakref.WeakKeyDictionary[Engine, _Groups] = weakref.WeakKeyDictionary()
-_spaces: dict[tuple, _Space] = {}
-
-
-def _groups(ws: Workspace) -> _Groups:
-    with ws.engine.connect() as conn:
-        mark = tuple(conn.execute(_MARKS).one())
-        with _lock:
-            cached = _loaded.get(ws.engine)
-            if cached is not None and cached.mark == mark:
-                return cached
-        rows = conn.execute(
-            text(
-                "SELECT id, status, suggested_person_id, suggested_distance FROM face_group"
-                " ORDER BY id"
-            )
-        ).all()
-        pairs = conn.execute(text("SELECT group_id, face_id FROM face_group_member")).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    status = [r[1] for r in rows]
-    member_groups = np.array([p[0] for p in pairs], dtype=np.int64)
-    member_faces = np.array([p[1] for p in pairs], dtype=np.int64)
-    where = np.searchsorted(ids, member_groups)
-    order = np.lexsort((member_faces, where))
-    counts = np.bincount(where, minlength=len(ids)) if len(ids) else np.zeros(0, dtype=np.int64)
-    loaded = _Groups(
-        mark=mark,
-        ids=ids,
-        open=np.array([s == OPEN for s in status], dtype=bool),
-        rejected=np.array([s == REJECTED for s in status], dtype=bool),
-        suggested=np.array([r[2] or 0 for r in rows], dtype=np.int64),
-        suggested_distance=np.array(
-            [np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64
-        ),
-        faces=member_faces[order],
-        starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-    )
-    with _lock:
-        _loaded[ws.engine] = loaded
-    return loaded
-
-
-def _positions(state: ReviewState, face_ids: np.ndarray) -> np.ndarray:
-    """Position of each face in the review state, -1 for faces no longer there."""
-    pos = np.searchsorted(state.face_ids, face_ids)
-    pos = np.minimum(pos, max(len(state.face_ids) - 1, 0))
-    found = len(state.face_ids) > 0
-    ok = (state.face_ids[pos] == face_ids) if found else np.zeros(len(face_ids), dtype=bool)
-    return np.where(ok, pos, -1)
-
-
-@dataclass(frozen=True)
-class _View:
-    """What the reading functions need from one moment: positions of the members, which are
-    still unlabelled, and the members' embeddings in the grouping space."""
-
-    groups: _Groups
-    space: _Space
-    pos: np.ndarray
-    open_member: np.ndarray
-    counts: np.ndarray
-    projected: np.ndarray
-
-
-def _view(ws: Workspace, state: ReviewState) -> _View:
-    groups = _groups(ws)
-    space = _space(ws)
-    with state.lock:
-        pos = _positions(state, groups.faces)
-        open_member = pos >= 0
-        open_member[open_member] = state.verdict[pos[open_member]] == UNLABELLED
-        key = (space.mark, state.face_mark, len(state.face_ids))
-        with _lock:
-            cached = groups.projected
-        if cached is not None and cached[0] == key:
-            projected = cached[1]
-        else:
-            projected = space.transform(state.embeddings[np.maximum(pos, 0)])
-            with _lock:
-                groups.projected = (key, projected)
-    index = np.repeat(np.arange(len(groups.ids)), np.diff(groups.starts))
-    counts = np.bincount(index[open_member], minlength=len(groups.ids))
-    return _View(groups, space, pos, open_member, counts, projected)
-
-
-def _open_faces(view: _View, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(face ids, positions in the state, distances to their centre) of a group's unlabelled
-    faces, most central first."""
-    lo, hi = view.groups.starts[i], view.groups.starts[i + 1]
-    keep = view.open_member[lo:hi]
-    faces = view.groups.faces[lo:hi][keep]
-    pos = view.pos[lo:hi][keep]
-    x = view.projected[lo:hi][keep].astype(np.float64)
-    if len(faces) == 0:
-        return faces, pos, np.zeros(0)
-    distance = np.linalg.norm(x - x.mean(axis=0), axis=1)
-    order = np.argsort(distance, kind="stable")
-    return faces[order], pos[order], distance[order]
-
-
-def _status(view: _View, i: int) -> str:
-    if view.groups.rejected[i]:
-        return REJECTED
-    if view.counts[i] == 0:
-        return LABELLED
-    return OPEN
-
-
-def _summary(view: _View, state: ReviewState, i: int) -> GroupSummary:
-    faces, _, _ = _open_faces(view, i)
-    person = int(view.groups.suggested[i]) or None
+def _summary(view: GroupView, state: ReviewState, i: int) -> GroupSummary:
+    faces, _, _ = open_faces(view, i)
+    person = int(view.tables.suggested[i]) or None
     name = None
     distance = None
     if person is not None:
@@ -522,15 +323,15 @@ def _summary(view: _View, state: ReviewState, i: int) -> GroupSummary:
             person = None
         else:
             name = record.name
-            distance = float(view.groups.suggested_distance[i])
+            distance = float(view.tables.suggested_distance[i])
     return GroupSummary(
-        id=int(view.groups.ids[i]),
+        id=int(view.tables.ids[i]),
         size=int(view.counts[i]),
         cover_face_ids=[int(f) for f in faces[:COVERS]],
         suggested_person_id=person,
         suggested_name=name,
         suggested_distance=distance,
-        status=_status(view, i),
+        status=group_status(view, i),
     )
 
 
@@ -542,26 +343,26 @@ def list_groups(
     limit = max(0, int(limit))
     offset = max(0, int(offset))
     state = state_for(ws.engine)
-    view = _view(ws, state)
-    eligible = np.flatnonzero(view.groups.open & (view.counts >= max(1, int(min_size))))
-    order = eligible[np.lexsort((view.groups.ids[eligible], -view.counts[eligible]))]
+    view = current(ws, state)
+    eligible = np.flatnonzero(view.tables.open & (view.counts >= max(1, int(min_size))))
+    order = eligible[np.lexsort((view.tables.ids[eligible], -view.counts[eligible]))]
     with state.lock:
         return [_summary(view, state, int(i)) for i in order[offset : offset + limit]]
 
 
 def count_groups(ws: Workspace, *, min_size: int = 2) -> tuple[int, int]:
     """(open groups with at least `min_size` unlabelled faces, the faces in them)."""
-    view = _view(ws, state_for(ws.engine))
-    eligible = view.groups.open & (view.counts >= max(1, int(min_size)))
+    view = current(ws, state_for(ws.engine))
+    eligible = view.tables.open & (view.counts >= max(1, int(min_size)))
     return int(eligible.sum()), int(view.counts[eligible].sum())
 
 
 def group_detail(ws: Workspace, group_id: int) -> GroupDetail:
     state = state_for(ws.engine)
-    view = _view(ws, state)
-    i = view.groups.index(group_id)
+    view = current(ws, state)
+    i = view.tables.index(group_id)
     with state.lock:
-        faces, pos, distance = _open_faces(view, i)
+        faces, pos, distance = open_faces(view, i)
         images = state.image_ids[pos] if len(pos) else np.zeros(0, dtype=np.int64)
         summary = _summary(view, state, i)
         candidates = [
@@ -578,39 +379,21 @@ def group_detail(ws: Workspace, group_id: int) -> GroupDetail:
     )
 
 
-def _open_stats(view: _View, state: ReviewState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indices of open groups with unlabelled faces, their means, their spreads)."""
-    key = (state.labels_version, view.space.mark, view.groups.mark)
-    with _lock:
-        cached = view.groups.stats
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    live = np.flatnonzero(view.groups.open & (view.counts > 0))
-    members = []
-    for i in live.tolist():
-        lo, hi = view.groups.starts[i], view.groups.starts[i + 1]
-        members.append(lo + np.flatnonzero(view.open_member[lo:hi]))
-    means, spreads, _ = group_stats(view.projected, members)
-    result = (live, means, spreads)
-    with _lock:
-        view.groups.stats = (key, result)
-    return result
-
-
-def _merge_candidates(view: _View, state: ReviewState, i: int, photos: set[int]) -> list[int]:
-    if view.counts[i] == 0 or view.groups.rejected[i]:
+def _merge_candidates(view: GroupView, state: ReviewState, i: int, photos: set[int]) -> list[int]:
+    """Open groups whose unlabelled faces are within the threshold (and a little more) of the
+    group's on average, nearest first, never one with a face in the group's photos."""
+    if view.counts[i] == 0 or view.tables.rejected[i] or not view.tables.open[i]:
         return []
-    live, means, spreads = _open_stats(view, state)
-    at = np.searchsorted(live, i)
-    if at >= len(live) or live[at] != i:
-        return []
-    distance = rms_between(means[at][None, :], spreads[at : at + 1], means, spreads)
-    distance[at] = np.inf
+    live = np.flatnonzero(view.tables.open & (view.counts > 0))
+    distance = rms_between(
+        view.means[i][None, :], view.spreads[i : i + 1], view.means[live], view.spreads[live]
+    )
+    distance[live == i] = np.inf
     close = np.flatnonzero(distance <= view.space.threshold * MERGE_FACTOR)
     found = []
     for j in close[np.argsort(distance[close], kind="stable")].tolist():
         other = int(live[j])
-        lo, hi = view.groups.starts[other], view.groups.starts[other + 1]
+        lo, hi = view.tables.starts[other], view.tables.starts[other + 1]
         pos = view.pos[lo:hi][view.open_member[lo:hi]]
         if photos & set(state.image_ids[pos].tolist()):
             continue
@@ -622,22 +405,29 @@ def _merge_candidates(view: _View, state: ReviewState, i: int, photos: set[int])
 
 def more_like_this(ws: Workspace, face_id: int, *, limit: int = 24) -> list[GroupFace]:
     """The unlabelled faces nearest to a face (labelled or not), nearest first; never the face
-    itself nor another face of its photo."""
+    itself nor another face of its photo. One product with the projected faces kept beside the
+    review state (`group_space.projected`): no face is projected again per request."""
     state = state_for(ws.engine)
-    space = _space(ws)
+    space = load_space(ws)
+    limit = max(0, min(int(limit), 500))
     with state.lock:
         pos = state.position(face_id)
         if pos is None:
             raise LookupError(f"no face {face_id}")
-        candidates = np.flatnonzero(state.verdict == UNLABELLED)
-        candidates = candidates[state.image_ids[candidates] != state.image_ids[pos]]
-        x = space.transform(state.embeddings[candidates])
-        query = space.transform(state.embeddings[pos : pos + 1])[0]
-        found, distance = nearest_faces(x, query, max(0, min(int(limit), 500)))
-        chosen = candidates[found]
+        found = projected(state, space)
+        query = found.vectors[pos]
+        distance = found.squares - 2.0 * (found.vectors @ query) + float(query @ query)
+        np.sqrt(np.maximum(distance, 0.0), out=distance)
+        distance[state.verdict != UNLABELLED] = np.inf
+        distance[state.siblings(int(state.image_ids[pos]))] = np.inf
+        k = min(limit, int(np.isfinite(distance).sum()))
+        if k <= 0:
+            return []
+        nearest = np.argpartition(distance, k - 1)[:k] if k < len(distance) else np.arange(k)
+        nearest = nearest[np.lexsort((nearest, distance[nearest]))]
         return [
-            GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(d))
-            for p, d in zip(chosen.tolist(), distance.tolist(), strict=True)
+            GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(distance[p]))
+            for p in nearest.tolist()
         ]
 
 
@@ -652,7 +442,7 @@ def background_faces(
 
     limit = max(0, min(int(limit), 500))
     state = state_for(ws.engine)
-    view = _view(ws, state)
+    view = current(ws, state)
     suggested = nearest_people(ws).face_ids
     with state.lock:
         boxes = state.boxes.astype(np.float64)
@@ -665,8 +455,8 @@ def background_faces(
             largest[order] = np.repeat(per_image, np.diff(np.r_[starts, len(order)]))
         relative = area / np.maximum(largest, 1.0)
         grouped_open = np.zeros(len(area), dtype=bool)
-        member_group = np.repeat(np.arange(len(view.groups.ids)), np.diff(view.groups.starts))
-        busy = view.open_member & view.groups.open[member_group] & (view.counts[member_group] >= 2)
+        member_group = np.repeat(np.arange(len(view.tables.ids)), np.diff(view.tables.starts))
+        busy = view.open_member & view.tables.open[member_group] & (view.counts[member_group] >= 2)
         grouped_open[view.pos[busy]] = True
         candidates = np.flatnonzero(
             (state.verdict == UNLABELLED) & (relative < 1.0) & ~grouped_open
@@ -688,10 +478,10 @@ def background_faces(
 def _members_now(ws: Workspace, group_id: int) -> tuple[str, list[int]]:
     """(stored status, unlabelled member face ids most central first) of one group."""
     state = state_for(ws.engine)
-    view = _view(ws, state)
-    i = view.groups.index(group_id)
-    faces, _, _ = _open_faces(view, i)
-    return (REJECTED if view.groups.rejected[i] else OPEN), [int(f) for f in faces]
+    view = current(ws, state)
+    i = view.tables.index(group_id)
+    faces, _, _ = open_faces(view, i)
+    return (REJECTED if view.tables.rejected[i] else OPEN), [int(f) for f in faces]
 
 
 def _touch(session, group_ids: Iterable[int]) -> None:
@@ -826,9 +616,9 @@ def reject_group(ws: Workspace, group_id: int, *, user_id: int | None = None) ->
 def undo_reject(ws: Workspace, group_id: int, *, user_id: int | None = None) -> None:
     """Take back "not the same person": the cannot-links are withdrawn and the faces that are
     still unlabelled and in no other group come back to the group."""
-    groups = _groups(ws)
-    i = groups.index(group_id)
-    if not groups.rejected[i]:
+    tables = load_tables(ws)
+    i = tables.index(group_id)
+    if not tables.rejected[i]:
         raise ValueError(f"group {group_id} was not marked 'not the same person'")
     state = state_for(ws.engine)
     with ws.session() as session:
@@ -875,17 +665,18 @@ def undo_reject(ws: Workspace, group_id: int, *, user_id: int | None = None) -> 
 
 
 def _suggest(
-    state: ReviewState, space: _Space, pieces: list[np.ndarray]
+    state: ReviewState, space: Space, pieces: list[np.ndarray]
 ) -> list[tuple[int | None, float | None]]:
     """A confident "probably <person>" for groups given as state positions, or (None, None)."""
-    named, people = _labelled_people(state)
+    named, people = labelled_people(state)
     if not len(named) or not pieces:
         return [(None, None)] * len(pieces)
     flat = np.concatenate(pieces)
-    x = space.transform(state.embeddings[flat])
+    vectors = projected(state, space).vectors
+    x = vectors[flat]
     bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])])
     groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(pieces))]
-    anchors = Anchors(space.transform(state.embeddings[named]), people, state.image_ids[named])
+    anchors = Anchors(vectors[named], people, state.image_ids[named])
     found = suggest_people(
         x, groups, anchors, threshold=space.threshold, image_ids=state.image_ids[flat]
     )
@@ -906,10 +697,10 @@ def split(ws: Workspace, group_id: int, *, user_id: int | None = None) -> list[i
     if len(members) < 2:
         raise ValueError("a group needs two unlabelled faces to be split")
     state = state_for(ws.engine)
-    space = _space(ws)
+    space = load_space(ws)
     with state.lock:
         pos = np.array([state.position(f) for f in members], dtype=np.int64)
-        x = space.transform(state.embeddings[pos])
+        x = projected(state, space).vectors[pos]
         pieces = split_group(x, np.arange(len(members)), parts=2)
         suggestions = _suggest(state, space, [pos[p] for p in pieces])
     user_id = ws.owner_id() if user_id is None else user_id
@@ -982,7 +773,7 @@ def merge(ws: Workspace, group_id: int, other_id: int) -> int:
     if REJECTED in (first_status, second_status):
         raise ValueError("a group marked 'not the same person' cannot be merged")
     state = state_for(ws.engine)
-    space = _space(ws)
+    space = load_space(ws)
     with state.lock:
         first_pos = np.array([state.position(f) for f in first], dtype=np.int64)
         second_pos = np.array([state.position(f) for f in second], dtype=np.int64)
@@ -1011,4 +802,4 @@ def merge(ws: Workspace, group_id: int, other_id: int) -> int:
 def grouping_threshold(ws: Workspace) -> float:
     """The distance the last run grouped at (the default before any run), in the space of
     `more_like_this`: "more like this" starts with only the faces within it chosen."""
-    return _space(ws).threshold
+    return load_space(ws).threshold

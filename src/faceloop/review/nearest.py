@@ -19,103 +19,67 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Engine
 
-from faceloop.cluster.neighbours import BLOCK_ENTRIES, pairwise_sq, squared_norms
 from faceloop.review.confirm import PAGE, ConfirmPage, Suggestion, reference_faces
-from faceloop.review.groups import _labelled_people, _space
-from faceloop.review.state import UNLABELLED, ReviewState, state_for
+from faceloop.review.group_space import load_space
+from faceloop.review.nearest_index import NearestPeople as NearestPeople
+from faceloop.review.nearest_index import follow, take
+from faceloop.review.state import state_for
 from faceloop.workspace import Workspace
 
 ORDERS = ("confident", "largest")
-#: labelled faces looked at per unlabelled face, nearest first, to find one of an allowed person
-NEAREST = 8
+#: radii followed at once per workspace (the default and one asked for)
+RADII = 2
 
 
-@dataclass(frozen=True)
-class NearestPeople:
-    """Every unlabelled face with a suggestion: its id, photo, person and distance, nearest
-    first."""
+class _Indexes:
+    """One workspace's indexes by radius, each with the marks of the state it reflects."""
 
-    face_ids: np.ndarray
-    image_ids: np.ndarray
-    person_ids: np.ndarray
-    distances: np.ndarray
+    def __init__(self) -> None:
+        #: held while an index is followed: one at a time, and never the review state's lock
+        self.lock = threading.Lock()
+        self.by_radius: dict[float, tuple] = {}
 
 
 _lock = threading.Lock()
-_cache: weakref.WeakKeyDictionary[Engine, tuple] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[Engine, _Indexes] = weakref.WeakKeyDictionary()
 
 
 def nearest_people(ws: Workspace, *, radius: float | None = None) -> NearestPeople:
     """The nearest labelled person of each unlabelled face within `radius` (default: the
-    grouping threshold of the last `recluster`), computed once per decision."""
+    grouping threshold of the last `recluster`). Built once per run of the grouping (its space)
+    and then followed decision by decision (`nearest_index.follow`): an answer costs
+    milliseconds, not a comparison of every unlabelled face with every labelled one."""
     state = state_for(ws.engine)
-    space = _space(ws)
+    space = load_space(ws)
     radius = space.threshold if radius is None else float(radius)
-    key = (state.decision_mark, state.face_mark, state.people_version, space.mark, radius)
     with _lock:
-        cached = _cache.get(ws.engine)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+        indexes = _indexes.setdefault(ws.engine, _Indexes())
     with state.lock:
-        found = _compute(state, space, radius)
-    with _lock:
-        _cache[ws.engine] = (key, found)
-    return found
-
-
-def _compute(state: ReviewState, space, radius: float) -> NearestPeople:
-    named, people = _labelled_people(state)
-    pool = np.flatnonzero(state.verdict == UNLABELLED)
-    if state.rejects:
-        refused = np.array(sorted(state.rejects), dtype=np.int64)
-        pool = pool[~np.isin(state.face_ids[pool], refused)]
-    empty = NearestPeople(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.int64, float)))
-    if len(named) == 0 or len(pool) == 0:
-        return empty
-    a = space.transform(state.embeddings[named])
-    a_sq = squared_norms(a)
-    # the people labelled in each photo that holds an unlabelled face
-    in_photo: dict[int, set[int]] = {}
-    for image, person in zip(state.image_ids[named].tolist(), people.tolist(), strict=True):
-        in_photo.setdefault(image, set()).add(person)
-    k = min(NEAREST, len(named))
-    rows = max(1, BLOCK_ENTRIES // len(named))
-    chosen_person = np.zeros(len(pool), dtype=np.int64)
-    chosen_distance = np.full(len(pool), np.inf)
-    for start in range(0, len(pool), rows):
-        block = pool[start : start + rows]
-        x = space.transform(state.embeddings[block])
-        d = pairwise_sq(x, a, squared_norms(x), a_sq)
-        near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < len(named) else None
-        if near is None:
-            near = np.broadcast_to(np.arange(len(named)), d.shape).copy()
-        values = np.take_along_axis(d, near, axis=1)
-        order = np.argsort(values, axis=1, kind="stable")
-        near = np.take_along_axis(near, order, axis=1)
-        values = np.sqrt(np.take_along_axis(values, order, axis=1))
-        for row, face in enumerate(block.tolist()):
-            banned = in_photo.get(int(state.image_ids[face]), ())
-            for j, distance in zip(near[row].tolist(), values[row].tolist(), strict=True):
-                if distance > radius:
-                    break
-                if people[j] not in banned:
-                    chosen_person[start + row] = people[j]
-                    chosen_distance[start + row] = distance
-                    break
-    hit = np.isfinite(chosen_distance)
-    order = np.argsort(chosen_distance[hit], kind="stable")
-    faces = pool[hit][order]
-    return NearestPeople(
-        face_ids=state.face_ids[faces],
-        image_ids=state.image_ids[faces],
-        person_ids=chosen_person[hit][order],
-        distances=chosen_distance[hit][order],
-    )
+        marks = (
+            space.mark,
+            state.generation,
+            len(state.face_ids),
+            state.decision_mark,
+            state.labels_version,
+            state.people_version,
+        )
+        known = indexes.by_radius.get(radius)
+        if known is not None and known[0] == marks:
+            return known[2]
+        now = take(state, space)
+    with indexes.lock:
+        known = indexes.by_radius.pop(radius, None)
+        if known is None or known[0] != marks:
+            index, found = follow(now, radius, known[1] if known is not None else None)
+            known = (marks, index, found)
+        indexes.by_radius[radius] = known
+        while len(indexes.by_radius) > RADII:
+            del indexes.by_radius[next(iter(indexes.by_radius))]
+    return known[2]
 
 
 def nearest_page(

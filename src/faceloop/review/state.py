@@ -75,9 +75,14 @@ class ReviewState:
         #: derived objects (the name index, filter masks) keyed by name, each stored with the
         #: version it was built from
         self.cache: dict[str, tuple] = {}
+        #: bumped whenever the face arrays are rebuilt from scratch. Between rebuilds faces are
+        #: only appended, so a face keeps its position: caches indexed by position (projected
+        #: embeddings, nearest labelled faces) stay valid for one generation and only grow
+        self.generation = 0
         self._reset()
 
     def _reset(self) -> None:
+        self.generation += 1
         self.face_ids = np.zeros(0, dtype=np.int64)
         self.image_ids = np.zeros(0, dtype=np.int64)
         self.boxes = np.zeros((0, 4), dtype=np.int32)
