@@ -19,12 +19,15 @@ the page would send, so it sees exactly what a person sees:
   person ("probably <name>"), or typing a name and Enter, which counts as ONE action however
   long the name (autocomplete fills it after a few letters; a keypress count would depend only
   on the names), or `u` for "unknown person": 1 action for the group;
-- confirm pages (GET/POST /api/v1/confirm: review/confirming.py `confirm_view(source="nearest",
-  mode="page")` and `answer_suggestions`; up to 24 faces suggested as one person, here from the
-  person's nearest labelled faces, review/nearest.py, usable long before the person has enough
-  faces for a model; the page is of the person with the most such faces waiting, and holds at
-  most 24 whatever --page says): 1 action for the page (Enter: "yes" to the kept faces, "no" to
-  the deselected), 1 per deselected face;
+- mixed confirm pages (GET/POST /api/v1/confirm: review/confirming.py `confirm_view(
+  mode="mixed", source="nearest", reach=...)` and `answer_suggestions`; up to 24 faces of anyone,
+  each captioned with its own suggested person, the person of its nearest labelled face,
+  review/nearest.py, usable long before anyone has enough faces for a model; nearest first; at
+  most 24 whatever --page says): the oracle deselects each face that is not the person named
+  under it (1 action each), then Enter: "yes" to the kept faces, each as its own person, "no" to
+  the deselected ones, each for the person it was suggested as: 1 action for the page. At the
+  "close" reach (the learned threshold) first; at the "wide" reach (a quarter farther) only
+  when nothing else but the label queue is left;
 - "unknown person" pages (/passers-by, GET/POST /api/v1/passers-by: review/passers_by.py
   `passers_by` and `mark_passers_by`; faces smaller than another face of their photo, in no
   group and like no one labelled, smallest first): 1 action per page (Enter, even when every
@@ -287,12 +290,15 @@ def label_as_truth(ws, face_id: int, truth: dict[int, str], user_id: int, origin
 
 
 def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
-    """The oracle takes the page that names the most faces in one action: the nearest-face
-    suggestions for the person with the most of them (confirm page) or the largest group
-    (groups page), whichever is larger; then passers-by ("unknown person" page); then the label
-    queue. The model is retrained as the app's hook does it, and its guesses come first among
-    the label queue's suggestions; its own confirm pages are not used: on LFW the faces left by
-    then were the model's mistakes more often than not.
+    """After the app's hooks, the oracle takes the page that names the most faces in one
+    action: the mixed confirm page of look-alikes (each face with its own suggested person,
+    nearest first; at the "sure" reach while groups wait, "close" once none is left) when it
+    holds at least as many faces as the largest group, else the largest group (groups page);
+    with neither, the passers-by ("unknown person" page); then a
+    mixed page of wide look-alikes; then the label queue, one face at a time. The model is
+    retrained as the app's hook does it, and its guesses come first among the label queue's
+    suggestions; its own confirm pages are not used: on LFW the faces left by then were the
+    model's mistakes more often than not.
     The app's hook groups the faces again after `recluster_after` decisions, and sooner once
     no group is left."""
     from faceloop.review.confirming import Answer, answer_suggestions, confirm_view
@@ -311,21 +317,31 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
     recluster(ws)
     not_background: set[int] = set()
 
+    def mixed(reach: str):
+        return confirm_view(ws, mode="mixed", source="nearest", reach=reach, limit=page)
+
     def answer(where: str, view) -> None:
-        """Enter on a confirm page: "yes" to the faces kept, "no" to the deselected ones."""
-        faces = [item.face_id for item in view.items]
-        wrong = [f for f in faces if truth[f] != view.person_name]
-        answers = [Answer(f, "no" if f in wrong else "yes") for f in faces]
-        answer_suggestions(ws, view.person_id, answers, user_id=user, source=view.source)
-        tally.add(where, 1, len(faces))
+        """Enter on a mixed confirm page: "yes" to the faces kept, each as the person named
+        under it, "no" to the deselected ones, each for the person it was suggested as."""
+        wrong = [item.face_id for item in view.items if truth[item.face_id] != item.person_name]
+        answers = [
+            Answer(
+                item.face_id,
+                "no" if item.face_id in wrong else "yes",
+                suggested_person_id=item.person_id,
+            )
+            for item in view.items
+        ]
+        answer_suggestions(ws, None, answers, user_id=user, source=view.source)
+        tally.add(where, 1, len(view.items))
         tally.add(where + ", deselected", len(wrong), 0)
 
     while True:
         run_hooks(ws, tally, cluster=True)
-        nearest = confirm_view(ws, source="nearest", mode="page", limit=page)
         groups = list_groups(ws, limit=1)
+        nearest = mixed("sure" if groups else "close")
         if nearest.items and (not groups or len(nearest.items) >= groups[0].size):
-            answer("confirm: nearest labelled faces", nearest)
+            answer("confirm: look-alikes", nearest)
             continue
         if groups:
             detail = group_detail(ws, groups[0].id)
@@ -359,6 +375,10 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
                 mark_passers_by(ws, faces, exclude_face_ids=wrong, user_id=user)
             tally.add("unknown person page", 1, len(faces))
             tally.add("unknown person page, deselected", len(wrong), 0)
+            continue
+        wide = mixed("wide")
+        if wide.items:
+            answer("confirm: wide look-alikes", wide)
             continue
         item = next_faces(ws, user, limit=1).items
         if not item:

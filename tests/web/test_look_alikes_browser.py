@@ -189,3 +189,75 @@ def test_mark_a_page_of_passers_by_with_the_keyboard(server, page) -> None:
     assert "undone" in page.locator("#history li").first.inner_text()
     assert page.evaluate("() => window.faceloopPassersBy.grid.excluded()") == [dropped]
     assert page.js_errors == []
+
+
+def mixed_shown(page) -> dict | None:
+    return page.evaluate(
+        "() => { const c = window.faceloopConfirm.current;"
+        " return c && {source: c.source, person_id: c.person_id, cursor: c.cursor,"
+        " items: c.items.map((i) => ({face_id: i.face_id, person_id: i.person_id,"
+        " person_name: i.person_name})), selected: [...c.selected]}; }"
+    )
+
+
+def test_confirm_a_mixed_page_of_everyone_with_the_keyboard(server, page) -> None:
+    page.goto(server.base + "/confirm")
+    page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
+    assert page.get_attribute("#confirm-app", "data-mode") == "mixed", "the default mode"
+    assert page.locator("#mode-switch a[aria-current='true']").inner_text() == "A page of anyone"
+    shown = mixed_shown(page)
+    items = shown["items"]
+    assert shown["source"] == "nearest" and shown["person_id"] is None
+    assert len(items) >= 3 and len({i["person_id"] for i in items}) >= 2
+    assert sorted(shown["selected"]) == sorted(i["face_id"] for i in items)
+    assert page.inner_text("#source-note") == "like labelled faces of each person"
+    names = page.locator(".confirm-tile .tile-name").all_inner_texts()
+    assert names == [i["person_name"] for i in items], "each face's own person under it"
+    for item in items[:3]:
+        person = server.api("GET", f"/people/{item['person_id']}")
+        assert person["name"] == item["person_name"]
+
+    page.keyboard.press("l")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")  # the third face is not the person named under it
+    assert mixed_shown(page)["cursor"] == 2
+    dropped = items[2]
+    assert page.locator(f"#tile-{dropped['face_id']}.refused").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"() => !window.faceloopConfirm.current || !window.faceloopConfirm.current.items"
+        f".some((i) => i.face_id === {dropped['face_id']})"
+    )
+    page.evaluate("() => window.faceloopConfirm.settled()")
+
+    batches = set()
+    for item in items:
+        face = server.api("GET", f"/faces/{item['face_id']}")
+        entries = server.api("GET", f"/activity?face_id={item['face_id']}&kind=decision")
+        batches.add(entries["entries"][0]["batch"])
+        if item is dropped:
+            assert face["verdict"] is None
+        else:
+            assert (face["verdict"], face["person_id"]) == ("person", item["person_id"])
+    assert len(batches) == 1, "the whole page is one action"
+    [refusal] = server.api("GET", f"/activity?face_id={dropped['face_id']}&action=reject")[
+        "entries"
+    ]
+    assert refusal["person_id"] == dropped["person_id"]
+    assert refusal["detail"] == {"source": "nearest"}
+    offered = server.api("GET", "/confirm?mode=mixed&source=nearest&reach=wide")["items"]
+    assert {i["face_id"] for i in items}.isdisjoint(i["face_id"] for i in offered)
+    history = page.locator("#history li.saved")
+    assert history.count() == 1
+    assert f"{len(items) - 1} named as suggested, 1 not" in history.inner_text()
+
+    page.keyboard.press("z")  # the page comes back, and its answers are withdrawn at once
+    page.wait_for_function(
+        f"() => window.faceloopConfirm.current"
+        f" && window.faceloopConfirm.current.items[0].face_id === {items[0]['face_id']}"
+    )
+    page.evaluate("() => window.faceloopConfirm.settled()")
+    for item in items:
+        assert server.api("GET", f"/faces/{item['face_id']}")["verdict"] is None
+    assert "undone" in page.locator("#history li").first.inner_text()
+    assert page.js_errors == []

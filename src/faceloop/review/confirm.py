@@ -3,6 +3,11 @@
 One face at a time (y / n / type a name / s), or a page of up to 24 faces predicted as the same
 person where one Enter accepts all but the deselected ones. A "no" is a decision too: the face
 is never offered as that person again, and the next model learns from it.
+
+A page of faces each guessed as its own person (`review/confirming.py`, mode "mixed") takes
+only the guesses at or above the model's own threshold (`model_threshold`): the one chosen on
+held-out faces for 99% precision. With many people on one page, each face is looked at for a
+moment only, so the page offers what is nearly always right.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from sqlalchemy import exists, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from faceloop.dataset import vectors
-from faceloop.db.models import Decision, Face, FaceLabel, Person, Prediction
+from faceloop.db.models import Decision, Face, FaceLabel, Model, Person, Prediction
 from faceloop.people import merged_person_ids
 from faceloop.review.decisions import PERSON, REJECT, SKIP, UNDO, decide, new_batch
 
@@ -43,9 +48,15 @@ class ConfirmPage:
     pending: int
 
 
-def _waiting(query, person_id: int | None = None, exclude: Collection[int] = ()):
+def _waiting(
+    query,
+    person_id: int | None = None,
+    exclude: Collection[int] = (),
+    min_score: float | None = None,
+):
     """Narrow a query on `prediction` to top guesses for faces nobody has labelled, that no
-    one has refused for that person; `exclude` leaves out faces a page already holds.
+    one has refused for that person; `exclude` leaves out faces a page already holds, and
+    `min_score` the guesses less sure than that.
 
     The refusals are a subquery that does not depend on the row, so SQLite works it out once
     per query rather than once per prediction (there may be a hundred thousand)."""
@@ -80,6 +91,8 @@ def _waiting(query, person_id: int | None = None, exclude: Collection[int] = ())
         query = query.where(Prediction.model_id == model, Prediction.person_id == person_id)
     if exclude:
         query = query.where(Prediction.face_id.not_in(list(exclude)))
+    if min_score is not None:
+        query = query.where(Prediction.score >= min_score)
     return query
 
 
@@ -90,17 +103,26 @@ def next_suggestions(
     order: str = "confident",
     limit: int = 1,
     exclude: Collection[int] = (),
+    min_score: float | None = None,
+    skipped: bool = True,
 ) -> list[Suggestion]:
-    """In the chosen order, faces someone skipped last."""
+    """In the chosen order, faces someone skipped last (or, with `skipped` False, not at all:
+    a page that takes other suggestions before them); `min_score` leaves out the guesses less
+    sure than that."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {ORDERS}")
     score = Prediction.score.desc() if order == "confident" else Prediction.score.asc()
-    skipped = Prediction.face_id.in_(select(Decision.face_id).where(Decision.verdict == SKIP))
-    query = select(Prediction.face_id, Prediction.person_id, Prediction.score)
+    was_skipped = Prediction.face_id.in_(select(Decision.face_id).where(Decision.verdict == SKIP))
+    query = _waiting(
+        select(Prediction.face_id, Prediction.person_id, Prediction.score),
+        person_id,
+        exclude,
+        min_score,
+    )
+    if not skipped:
+        query = query.where(~was_skipped)
     rows = session.execute(
-        _waiting(query, person_id, exclude)
-        .order_by(skipped, score, Prediction.face_id)
-        .limit(limit)
+        query.order_by(was_skipped, score, Prediction.face_id).limit(limit)
     ).all()
     images = dict(
         session.execute(
@@ -135,9 +157,26 @@ def confirm_page(
     return ConfirmPage(person_id, name, suggestions, reference_faces(session, person_id), pending)
 
 
-def pending_count(session: Session, person_id: int | None = None) -> int:
-    """Suggestions still waiting for an answer: for one person, or for everyone."""
-    return session.scalar(_waiting(select(func.count(Prediction.face_id)), person_id))
+def pending_count(
+    session: Session, person_id: int | None = None, min_score: float | None = None
+) -> int:
+    """Suggestions still waiting for an answer: for one person, or for everyone; `min_score`
+    counts only the guesses at least that sure."""
+    query = _waiting(select(func.count(Prediction.face_id)), person_id, min_score=min_score)
+    return session.scalar(query)
+
+
+def waiting_faces(session: Session, min_score: float | None = None) -> set[int]:
+    """The faces with a guess waiting for an answer (at least `min_score` sure): what a page
+    of everyone's faces can still offer."""
+    return set(session.scalars(_waiting(select(Prediction.face_id), min_score=min_score)))
+
+
+def model_threshold(session: Session) -> float | None:
+    """The threshold of the model whose guesses are waiting (chosen on its held-out faces for
+    99% precision; 0 when it had too few to choose one); None before any prediction."""
+    current = select(Prediction.model_id).limit(1).scalar_subquery()
+    return session.scalar(select(Model.threshold).where(Model.id == current))
 
 
 def reference_faces(session: Session, person_id: int, count: int = REFERENCES) -> list[int]:

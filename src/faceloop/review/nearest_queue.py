@@ -1,5 +1,6 @@
 """The nearest-labelled-face suggestions (`review/nearest.py`) as the confirm page asks for
-them: a page of faces suggested as one person, or the next few faces of anyone.
+them: a page of faces suggested as one person, a page of faces each suggested as their own
+person (mode "mixed"), or the next few faces of anyone.
 
 `nearest.py` knows, for every unlabelled face, the person of its nearest labelled face; what it
 does not know is what a person at the confirm page has already passed over. A skipped face
@@ -11,6 +12,14 @@ Which person a page is about, when none is asked for: the one with the most sugg
 waiting (`nearest_page`'s order "largest"). A page names up to 24 faces in one action, so
 taking the largest first names the most faces per action (the labelling simulation measures
 exactly this); within a page the nearest faces come first either way.
+
+A mixed page needs no person: it is the nearest suggestions of all, whoever they name. A person
+rarely has more than a few faces waiting at once, so pages of one person are small; a page of
+anyone's is full while 24 faces wait, and the labelling simulation needs a fifth fewer actions
+with it (bench/simulate_labeling.py).
+
+`radius` is how near the labelled face must be: the grouping threshold unless asked (the wide
+reach of `review/confirming.py`).
 """
 
 from __future__ import annotations
@@ -48,11 +57,13 @@ def nearest_pick(
     limit: int,
     person_id: int | None = None,
     exclude: Collection[int] = (),
+    radius: float | None = None,
 ) -> NearestPick:
     """Page mode: up to `limit` (at most 24) faces suggested as one person, nearest first.
     One mode: the next `limit` faces of anyone, nearest first (order "confident") or farthest
-    first ("uncertain"). `exclude` leaves out faces the page already holds."""
-    found = nearest_people(ws)
+    first ("uncertain"); mixed mode: the same, nearest first whatever the order. `exclude`
+    leaves out faces the page already holds."""
+    found = nearest_people(ws, radius=radius)
     skipped = _skipped(ws)
     if mode == "page":
         size = min(limit, PAGE)
@@ -63,11 +74,17 @@ def nearest_pick(
                 person_id=person_id,
                 size=size,
                 exclude=set(exclude) | skipped,
+                radius=radius,
                 order=PAGE_ORDER,
             )
         if page is None:
             page = nearest_page(
-                ws, person_id=person_id, size=size, exclude=exclude, order=PAGE_ORDER
+                ws,
+                person_id=person_id,
+                size=size,
+                exclude=exclude,
+                radius=radius,
+                order=PAGE_ORDER,
             )
         if page is None:
             return NearestPick([], len(found.face_ids), 0)
@@ -82,7 +99,9 @@ def nearest_pick(
     if person_id is not None:
         keep &= found.person_ids == state_for(ws.engine).root(int(person_id))
     rows = np.flatnonzero(keep)
-    if order == "uncertain":
+    if mode == "mixed":
+        limit = min(limit, PAGE)
+    elif order == "uncertain":
         rows = rows[::-1]
     if skipped:
         was_skipped = np.isin(found.face_ids[rows], np.fromiter(skipped, dtype=np.int64))

@@ -22,14 +22,17 @@ router = APIRouter(include_in_schema=False)
 def confirm(
     request: Request,
     ws: WS,
-    mode: Literal["one", "page"] = "one",
+    mode: Literal["one", "page", "mixed"] = "mixed",
     order: Literal["confident", "uncertain"] | None = None,
     source: Literal["auto", "model", "nearest"] = "auto",
+    reach: Literal["sure", "close", "wide"] = "close",
 ) -> Response:
-    """The source chosen (`auto` by default) stays with the page: every fetch ahead asks for
-    it, and each page of faces says where it came from."""
-    view = confirm_view(ws, mode=mode, order=order, source=source)
-    return render(request, "confirm.html", "confirm", view=view, source=source)
+    """The source chosen (`auto` by default) and the reach stay with the page: every fetch
+    ahead asks for them, and each page of faces says where it came from. The mode is "mixed"
+    unless asked: a page of everyone's surest suggestions, each face named under it, answers
+    the most faces per Enter (bench/simulate_labeling.py)."""
+    view = confirm_view(ws, mode=mode, order=order, source=source, reach=reach)
+    return render(request, "confirm.html", "confirm", view=view, source=source, reach=reach)
 
 
 @router.get("/models")

@@ -44,13 +44,19 @@ class ConfirmAnswer(Body):
     #: for "correct": who the face is instead, by id or by name (a new name creates them)
     person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    #: who the face was suggested as (its item's `person_id`), when not the body's
+    #: `person_id`: on a mixed page each face has its own
+    suggested_person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    #: where this face's suggestion came from (its item's `source`), when not the body's
+    source: Literal["model", "nearest"] | None = None
 
 
 class ConfirmBody(Body):
     """Answers to "Is this <person>?"; a page sends "yes" for the faces kept and "no" for
-    the ones deselected."""
+    the ones deselected. A page of one person gives it once, as `person_id`; a mixed page
+    gives each answer's own `suggested_person_id` (and `source`) instead."""
 
-    person_id: Id
+    person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     answers: list[ConfirmAnswer] = Field(min_length=1, max_length=100)
     #: name a person already on another face of the photo anyway
     confirm: bool = False
@@ -79,18 +85,24 @@ def models(ws: WS, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[Mode
 def confirm(
     ws: WS,
     order: Literal["confident", "uncertain"] | None = None,
-    mode: Literal["one", "page"] = "one",
+    mode: Literal["one", "page", "mixed"] = "one",
     limit: Annotated[int | None, Query(ge=1, le=24)] = None,
     person_id: IdQuery = None,
     exclude: Annotated[list[int] | None, Query(max_length=500)] = None,
     source: Literal["auto", "model", "nearest"] = "auto",
+    reach: Literal["sure", "close", "wide"] = "close",
 ) -> ConfirmView:
-    """The next suggestions to confirm: one face at a time (`mode=one`, a few ahead) or a page
-    of up to 24 faces suggested as one person. `source`: the model's guesses (`model`), the
-    person of each face's nearest labelled face (`nearest`, before any model too; a page is of
-    the person with the most such faces), or the model's while it has any, else the nearest
-    (`auto`); the view's `source` says which it is. `order` defaults to the workspace setting.
-    When nothing is offered, `empty_reason` and `message` say why."""
+    """The next suggestions to confirm: one face at a time (`mode=one`, a few ahead), a page
+    of up to 24 faces suggested as one person (`page`), or a page of up to 24 faces each
+    suggested as their own person (`mixed`: the surest first; the model's guesses only down to
+    its threshold). `source`: the model's guesses (`model`), the person of each face's nearest
+    labelled face (`nearest`, before any model too; a page is of the person with the most such
+    faces), or the model's while it has any, else the nearest (`auto`; a mixed page fills up
+    with both); the view's and each item's `source` say which it is. `reach`: how near the
+    labelled face must be, `close` (the learned threshold) or `wide` (a quarter farther: less
+    sure, more faces); `auto` turns to `wide` by itself once nothing closer waits, and the
+    view's `reach` says so. `order` defaults to the workspace setting. When nothing is
+    offered, `empty_reason` and `message` say why."""
     held = [face for face in exclude or () if 1 <= face <= ID_MAX]
     return confirm_view(
         ws,
@@ -100,18 +112,24 @@ def confirm(
         person_id=person_id,
         exclude=held,
         source=source,
+        reach=reach,
     )
 
 
 @router.post("/confirm", response_model=ConfirmResult)
 def answer(ws: WS, user: User, body: ConfirmBody) -> ConfirmResult:
     """Answer "Is this <person>?" for one face or a whole page, as one action (undo it with
-    /batches/{batch}/undo). 409 when a face would name someone already on another face of its
-    photo and `confirm` is not set."""
+    /batches/{batch}/undo): a "no" is a standing refusal of the person the face was suggested
+    as. 409 when a face would name someone already on another face of its photo and `confirm`
+    is not set; 422 when an answer says neither who its face was suggested as nor (through the
+    body's `person_id`) who the page was."""
     result = answer_suggestions(
         ws,
         body.person_id,
-        [Answer(a.face_id, a.answer, a.person_id, a.name) for a in body.answers],
+        [
+            Answer(a.face_id, a.answer, a.person_id, a.name, a.suggested_person_id, a.source)
+            for a in body.answers
+        ],
         user_id=user,
         confirm=body.confirm,
         source=body.source,

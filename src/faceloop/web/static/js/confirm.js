@@ -1,10 +1,13 @@
 // The confirm page: "Is this <name>?" about the model's guesses or about faces like a person's
-// labelled faces, one face at a time or a page of up to 24 faces suggested as one person.
-// Keyboard first, never waiting.
+// labelled faces: one face at a time, a page of up to 24 faces suggested as one person, or a
+// mixed page of up to 24 faces of anyone, each with its own suggested name under it (the
+// default: the most faces per Enter). Keyboard first, never waiting.
 //
-// The source (auto, the model, labelled look-alikes) is chosen with the page's switch and asked
-// for at every fetch; each unit keeps the source it came from, shows it, and sends it with its
-// answer. With "auto" the model's guesses come first and the look-alikes follow once they run out.
+// The source (auto, the model, labelled look-alikes) and the reach of the look-alikes (close,
+// wide) are chosen with the page's switches and asked for at every fetch; each unit keeps the
+// source it came from, shows it, and sends it with its answer (a mixed page: each face its own
+// person and source). With "auto" the model's guesses come first and the look-alikes follow once
+// they run out, the wide ones last.
 //
 // The next faces (or the next page) are fetched ahead with their images preloaded, so after a
 // key the next question shows at once; answers go to the server in order in the background,
@@ -18,6 +21,9 @@ const app = document.getElementById('confirm-app');
 const MODE = app.dataset.mode;
 const ORDER = app.dataset.order;
 const SOURCE = app.dataset.source;
+const REACH = app.dataset.reach || 'close';
+// page and mixed modes show a grid of faces answered by one Enter
+const GRID = MODE !== 'one';
 const initial = JSON.parse(document.getElementById('initial').textContent);
 
 const $ = (id) => document.getElementById(id);
@@ -47,13 +53,14 @@ const el = {
 
 const SVG = 'http://www.w3.org/2000/svg';
 const PHOTO_SIZE = 1024;
-const LOW_WATER = MODE === 'page' ? 1 : 3;
+const LOW_WATER = GRID ? 1 : 3;
 const AHEAD = 5;
 const TITLES = {
   no_model: 'No model yet',
   not_predicted: 'No guesses yet',
   nothing_left: 'Nothing left to confirm',
   nothing_near: 'No faces like labelled ones',
+  nothing_sure: 'No sure guesses left',
 };
 
 let buffer = [];
@@ -73,7 +80,8 @@ const photoUrl = (item) => `/api/v1/photos/${item.image_id}/image.jpg?size=${PHO
 const percent = (score) => `${Math.round(score * 100)}%`;
 // a look-alike's score is 1 - its distance to the nearest labelled face
 const distance = (score) => (1 - score).toFixed(2);
-const scoreText = (unit, item) => (unit.source === 'nearest' ? distance(item.score) : percent(item.score));
+const sourceOf = (unit, item) => item.source || unit.source;
+const scoreText = (unit, item) => (sourceOf(unit, item) === 'nearest' ? distance(item.score) : percent(item.score));
 
 function preload(url) {
   if (preloaded.has(url)) return;
@@ -88,25 +96,29 @@ function preloadUnit(unit) {
   for (const item of unit.items) {
     preload(chipUrl(item.face_id));
     if (MODE === 'one') preload(photoUrl(item));
+    // a mixed page shows one labelled face of each face's person
+    if (MODE === 'mixed' && item.reference_face_ids.length) preload(chipUrl(item.reference_face_ids[0]));
   }
-  for (const face of unit.items[0].reference_face_ids) preload(chipUrl(face));
+  if (MODE !== 'mixed') for (const face of unit.items[0].reference_face_ids) preload(chipUrl(face));
 }
 
-// A unit is what one answer covers: one face, or one page of faces suggested as one person.
+// A unit is what one answer covers: one face, one page of faces suggested as one person, or one
+// mixed page (no person of its own: each item has its own).
 function unitsOf(view) {
   if (!view.items.length) return [];
-  if (MODE === 'page') {
+  if (GRID) {
     return [{
       source: view.source,
-      person_id: view.person_id,
-      person_name: view.person_name,
+      reach: view.reach,
+      person_id: MODE === 'mixed' ? null : view.person_id,
+      person_name: MODE === 'mixed' ? null : view.person_name,
       items: view.items,
       selected: new Set(view.items.map((i) => i.face_id)),
       cursor: 0,
     }];
   }
   return view.items.map((item) => ({
-    source: view.source, person_id: item.person_id, person_name: item.person_name, items: [item],
+    source: view.source, reach: view.reach, person_id: item.person_id, person_name: item.person_name, items: [item],
   }));
 }
 
@@ -120,7 +132,7 @@ function heldIds() {
 
 function refill() {
   if (fetching || exhausted || buffer.length >= LOW_WATER) return fetching;
-  const params = new URLSearchParams({ mode: MODE, order: ORDER, source: SOURCE });
+  const params = new URLSearchParams({ mode: MODE, order: ORDER, source: SOURCE, reach: REACH });
   if (MODE === 'one') params.set('limit', AHEAD);
   const held = heldIds();
   for (const id of [...held].slice(-500)) params.append('exclude', id);
@@ -164,15 +176,26 @@ function render() {
   }
   el.empty.hidden = true;
   el.title.hidden = false;
-  el.person.textContent = current.person_name;
+  if (el.person) el.person.textContent = current.person_name;
   el.source.hidden = false;
   el.source.dataset.source = current.source;
-  el.source.textContent = current.source === 'nearest'
-    ? `like labelled faces of ${current.person_name}`
-    : 'from the model';
+  el.source.classList.toggle('wide', isWide(current));
+  el.source.textContent = sourceNote(current);
   for (const node of document.querySelectorAll('.ref-name')) node.textContent = current.person_name;
-  if (MODE === 'page') renderPage(current);
+  if (GRID) renderPage(current);
   else renderOne(current);
+}
+
+const isWide = (unit) => unit.reach === 'wide' && unit.source !== 'model';
+
+function sourceNote(unit) {
+  if (isWide(unit)) return 'wide reach: look-alikes a little farther than the learned distance, less sure';
+  if (MODE === 'mixed') {
+    if (unit.source === 'model') return "the model's surest guesses";
+    if (unit.source === 'nearest') return 'like labelled faces of each person';
+    return "the model's surest guesses, then faces like labelled ones";
+  }
+  return unit.source === 'nearest' ? `like labelled faces of ${unit.person_name}` : 'from the model';
 }
 
 function renderEmpty() {
@@ -269,12 +292,14 @@ async function correct(option) {
 function renderPage(unit) {
   el.one.hidden = true;
   el.page.hidden = false;
-  renderReferences(el.pageReferences, unit);
-  el.grid.setAttribute('aria-label', `Faces suggested as ${unit.person_name}`);
+  if (MODE === 'page') {
+    renderReferences(el.pageReferences, unit);
+    el.grid.setAttribute('aria-label', `Faces suggested as ${unit.person_name}`);
+  }
   el.grid.replaceChildren();
   unit.items.forEach((item, index) => {
     const li = document.createElement('li');
-    li.className = 'face-tile confirm-tile';
+    li.className = MODE === 'mixed' ? 'face-tile confirm-tile mixed' : 'face-tile confirm-tile';
     li.id = `tile-${item.face_id}`;
     li.dataset.face = item.face_id;
     li.setAttribute('role', 'option');
@@ -285,7 +310,7 @@ function renderPage(unit) {
     const image = document.createElement('img');
     image.className = 'chip';
     image.src = chipUrl(item.face_id);
-    image.alt = `face ${item.face_id}`;
+    image.alt = MODE === 'mixed' ? `face ${item.face_id}, suggested as ${item.person_name}` : `face ${item.face_id}`;
     image.width = 150;
     image.height = 150;
     button.append(image);
@@ -296,17 +321,40 @@ function renderPage(unit) {
     const score = document.createElement('span');
     score.className = 'dist';
     score.textContent = scoreText(unit, item);
-    score.title = unit.source === 'nearest' ? 'distance to the nearest labelled face' : 'how sure the model is';
+    score.title = sourceOf(unit, item) === 'nearest' ? 'distance to the nearest labelled face' : 'how sure the model is';
     const link = document.createElement('a');
     link.className = 'tile-photo';
     link.href = `/photos/${item.image_id}#face-${item.face_id}`;
     link.target = '_blank';
     link.textContent = 'photo';
     link.tabIndex = -1;
-    li.append(button, score, link);
+    if (MODE === 'mixed') li.append(button, score, caption(item, link));
+    else li.append(button, score, link);
     el.grid.append(li);
   });
   paintPage(unit);
+}
+
+// Under a mixed page's face: a labelled face of the person suggested, and their name.
+function caption(item, link) {
+  const row = document.createElement('div');
+  row.className = 'tile-caption';
+  const reference = item.reference_face_ids[0];
+  if (reference !== undefined) {
+    const image = document.createElement('img');
+    image.className = 'chip tiny reference';
+    image.src = chipUrl(reference);
+    image.alt = `a labelled face of ${item.person_name}`;
+    image.width = 40;
+    image.height = 40;
+    row.append(image);
+  }
+  const name = document.createElement('span');
+  name.className = 'tile-name';
+  name.textContent = item.person_name;
+  name.title = item.person_name;
+  row.append(name, link);
+  return row;
 }
 
 function paintPage(unit) {
@@ -346,10 +394,16 @@ function move(step) {
   $(`tile-${unit.items[next].face_id}`)?.scrollIntoView({ block: 'nearest' });
 }
 
+// On a mixed page each answer says whom its face was suggested as, and where from.
+function ownPerson(unit, item, answer) {
+  if (MODE !== 'mixed') return answer;
+  return { ...answer, suggested_person_id: item.person_id, source: sourceOf(unit, item) };
+}
+
 function acceptPage() {
   const unit = current;
-  if (!unit || MODE !== 'page') return;
-  const answers = unit.items.map((item) => ({
+  if (!unit || !GRID) return;
+  const answers = unit.items.map((item) => ownPerson(unit, item, {
     face_id: item.face_id,
     answer: unit.selected.has(item.face_id) ? 'yes' : 'no',
   }));
@@ -359,13 +413,13 @@ function acceptPage() {
 function skipPage() {
   const unit = current;
   if (!unit) return;
-  submit(unit, unit.items.map((item) => ({ face_id: item.face_id, answer: 'skip' })), '');
+  submit(unit, unit.items.map((item) => ownPerson(unit, item, { face_id: item.face_id, answer: 'skip' })), '');
 }
 
 // ------------------------------------------------------------------ answering
 
 function submit(unit, answers, shownName, confirmed = false) {
-  const body = { person_id: unit.person_id, answers };
+  const body = unit.person_id ? { person_id: unit.person_id, answers } : { answers };
   if (unit.source === 'model' || unit.source === 'nearest') body.source = unit.source;
   if (confirmed) body.confirm = true;
   const entry = { unit, body, shownName, state: 'pending', result: null };
@@ -452,10 +506,11 @@ function undoEntry(entry, reshow) {
 
 function describe(entry) {
   const answers = entry.body.answers;
-  if (MODE === 'page') {
+  if (GRID) {
     if (answers.every((a) => a.answer === 'skip')) return `skipped ${answers.length} faces`;
     const yes = answers.filter((a) => a.answer === 'yes').length;
     const no = answers.length - yes;
+    if (MODE === 'mixed') return `${yes} named as suggested` + (no ? `, ${no} not` : '');
     return `${yes} × ${entry.shownName}` + (no ? `, ${no} not` : '');
   }
   const a = answers[0];
@@ -539,7 +594,7 @@ document.addEventListener('keydown', (event) => {
   const ownButton = target.tagName === 'BUTTON' && !target.classList.contains('tile-select');
   if (ownButton && (event.key === 'Enter' || event.key === ' ')) return;
   if (target.tagName === 'A' && event.key === 'Enter') return;
-  const keys = MODE === 'page' ? PAGE_KEYS : ONE_KEYS;
+  const keys = GRID ? PAGE_KEYS : ONE_KEYS;
   const command = keys[event.key];
   if (!current && event.key !== 'z') return;
   if (command) {
@@ -555,7 +610,7 @@ for (const button of document.querySelectorAll('#confirm-app .actions [data-acti
     const action = button.dataset.action;
     if (action === 'undo') undoLast();
     else if (action === 'accept') acceptPage();
-    else if (action === 'skip' && MODE === 'page') skipPage();
+    else if (action === 'skip' && GRID) skipPage();
     else answerOne(action);
   });
 }
