@@ -55,7 +55,7 @@ from faceloop.decode import UnreadableImage, decode
 from faceloop.export import ImportedFace, Problem, guess_image_kind, read_dataset
 from faceloop.export.manifest import MANIFEST_JSONL
 from faceloop.export.records import OTHER_LABEL
-from faceloop.ingest import _import_lock, recover_interrupted
+from faceloop.ingest import import_lock, recover_interrupted
 from faceloop.near_copies import phash
 from faceloop.people import normalise_name, people_named, search_key
 from faceloop.review.decisions import PERSON, UNKNOWN, decide
@@ -121,7 +121,7 @@ def import_dataset(
     reader = read_dataset(path, on_problem=report)
     summary.format = reader.format
     root = path if path.is_dir() else path.parent
-    with _import_lock(ws) as owner:
+    with import_lock(ws) as owner:
         recover_interrupted(ws)
         run = _Run(ws, owner, root, kind, summary, report)
         batch: list[ImportedFace] = []

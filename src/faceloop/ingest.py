@@ -109,7 +109,7 @@ def import_photos(
     one face then get that label (a decision with origin "import"); photos with several faces
     keep the person as a hint."""
     roots = [Path(p) for p in paths]
-    with _import_lock(workspace) as owner:
+    with import_lock(workspace) as owner:
         recover_interrupted(workspace)
         run = _ImportRun(workspace, owner, by_folder, person, source, progress)
         return run.execute(roots, recursive or by_folder, _worker_count(workspace, workers))
@@ -482,7 +482,7 @@ def _load_near_copy_index(workspace: Workspace) -> NearCopyIndex:
 
 
 @contextmanager
-def _import_lock(workspace: Workspace) -> Iterator[str]:
+def import_lock(workspace: Workspace) -> Iterator[str]:
     """Each running import holds a lock named by its token; a journal row whose token is not
     locked belongs to an import that died."""
     owner = uuid.uuid4().hex
