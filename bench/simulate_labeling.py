@@ -292,7 +292,8 @@ def label_as_truth(ws, face_id: int, truth: dict[int, str], user_id: int, origin
 def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
     """After the app's hooks, the oracle takes the page that names the most faces in one
     action: the mixed confirm page of look-alikes (each face with its own suggested person,
-    nearest first; at the "sure" reach while groups wait, "close" once none is left) when it
+    nearest first; at the "sure" reach while the largest group is someone nobody has named yet,
+    whose look-alikes would be offered as other people; "close" otherwise) when it
     holds at least as many faces as the largest group, else the largest group (groups page);
     with neither, the passers-by ("unknown person" page); then a
     mixed page of wide look-alikes; then the label queue, one face at a time. The model is
@@ -339,7 +340,8 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
     while True:
         run_hooks(ws, tally, cluster=True)
         groups = list_groups(ws, limit=1)
-        nearest = mixed("sure" if groups else "close")
+        named_next = not groups or groups[0].suggested_person_id is not None
+        nearest = mixed("close" if named_next else "sure")
         if nearest.items and (not groups or len(nearest.items) >= groups[0].size):
             answer("confirm: look-alikes", nearest)
             continue
