@@ -46,7 +46,7 @@ def orl_faces() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(embeddings, 112x112 crops, subject 1..40) of the ORL photos, through faceloop's own
     pipeline; the few photos where no face is found are left out."""
     if not DATA.is_dir():
-        pytest.skip(f"the shared test photos are not at {DATA}")
+        pytest.fail(f"the shared test photos are not at {DATA}")
     vectors, crops, subjects = [], [], []
     for subject in range(1, 41):
         for n in range(1, 11):
@@ -85,7 +85,7 @@ def orl_dataset_template(tmp_path_factory) -> Path:
     from faceloop.import_dataset import import_dataset
 
     if not DATA.is_dir():
-        pytest.skip(f"the shared test photos are not at {DATA}")
+        pytest.fail(f"the shared test photos are not at {DATA}")
     base = tmp_path_factory.mktemp("orl-dataset")
     for subject, name in ORL_PEOPLE.items():
         (base / "photos" / name).mkdir(parents=True)

@@ -186,7 +186,7 @@ def known_template(tmp_path_factory) -> Path:
     """Photos of Kit Harington and Rose Leslie imported by folder with `faceloop import`, and
     a photo of the two, whose faces are labelled by hand."""
     if not DATA.is_dir():
-        pytest.skip(f"the shared test photos are not at {DATA}")
+        pytest.fail(f"the shared test photos are not at {DATA}")
     base = tmp_path_factory.mktemp("known")
     for name in ("kit_harington", "rose_leslie"):
         shutil.copytree(DATA / "known" / "train" / name, base / "photos" / name)

@@ -24,7 +24,7 @@ ORL = DATA / "orl"
 def orl_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """ORL with photos 1-5 of each person labelled by folder, and photos 6-8 unlabelled."""
     if not DATA.is_dir():
-        pytest.skip(f"the shared test photos are not at {DATA}")
+        pytest.fail(f"the shared test photos are not at {DATA}")
     ws = init_workspace(tmp_path_factory.mktemp("orl") / "ws")
     labelled = [ORL / f"s{s}" / f"{n}.pgm" for s in range(1, 41) for n in range(1, 6)]
     unlabelled = [ORL / f"s{s}" / f"{n}.pgm" for s in range(1, 41) for n in range(6, 9)]

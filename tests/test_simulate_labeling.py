@@ -25,7 +25,7 @@ def load_script():
 @pytest.fixture(scope="module")
 def sim():
     if not (DATA / "orl").is_dir():
-        pytest.skip(f"the ORL photos are not at {DATA / 'orl'}")
+        pytest.fail(f"the ORL photos are not at {DATA / 'orl'}")
     return load_script()
 
 

@@ -28,7 +28,7 @@ def orl() -> Faces:
     """ORL faces (one per photo; photos where no face is found are left out), person = the
     subject number."""
     if not (DATA / "orl").is_dir():
-        pytest.skip(f"the ORL photos are not at {DATA / 'orl'}")
+        pytest.fail(f"the ORL photos are not at {DATA / 'orl'}")
     from faceloop.api import embed_faces, load_image
 
     vectors, people, photos = [], [], []

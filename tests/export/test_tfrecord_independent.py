@@ -11,17 +11,14 @@ import io
 import struct
 from pathlib import Path
 
-import pytest
 from PIL import Image
+from tfrecord import example_pb2
+from tfrecord.reader import tfrecord_iterator
+from tfrecord.writer import TFRecordWriter
 
 from faceloop.export import TFRecordOptions, read_dataset, write_tfrecord
 from faceloop.export.example_proto import decode_example
 from faceloop.export.tfrecord import masked_crc32c
-
-tfrecord = pytest.importorskip("tfrecord")
-from tfrecord import example_pb2  # noqa: E402
-from tfrecord.reader import tfrecord_iterator  # noqa: E402
-from tfrecord.writer import TFRecordWriter  # noqa: E402
 
 
 def independent_records(path: Path) -> list[bytes]:

@@ -29,7 +29,7 @@ def dat_path() -> Path:
 @pytest.fixture(scope="module")
 def chips() -> np.ndarray:
     if not LFW.is_dir():
-        pytest.skip(f"real face photos not found: {LFW} (expected ../shared/data beside the repo)")
+        pytest.fail(f"real face photos not found: {LFW} (expected ../shared/data beside the repo)")
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_files.model_path(model_files.LANDMARKS_5)))
     found = []

@@ -80,7 +80,7 @@ def orl_groups_template(tmp_path_factory) -> Path:
     from tests.conftest import DATA
 
     if not (DATA / "orl").is_dir():
-        pytest.skip(f"the ORL photos are not at {DATA / 'orl'}")
+        pytest.fail(f"the ORL photos are not at {DATA / 'orl'}")
     base = tmp_path_factory.mktemp("orl-groups")
     unlabelled, labelled = base / "unlabelled", base / "labelled"
     for subject in range(1, GROUP_SUBJECTS + 1):
@@ -105,7 +105,7 @@ def learning_template(tmp_path_factory) -> Path:
     from tests.web.learning_workspace import build_learning_workspace
 
     if not DATA.is_dir():
-        pytest.skip(f"the shared test photos are not at {DATA}")
+        pytest.fail(f"the shared test photos are not at {DATA}")
     return build_learning_workspace(tmp_path_factory.mktemp("learning") / "ws")
 
 
