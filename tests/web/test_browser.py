@@ -6,32 +6,14 @@ A failing test leaves a screenshot in test-artifacts/.
 
 from __future__ import annotations
 
-import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from faceloop.ingest import import_photos
 from faceloop.workspace import init_workspace
 from tests.conftest import DATA
-from tests.web.conftest import ARTIFACTS
-
-CHROMIUM = Path("/usr/bin/chromium")
-FACELOOP = str(Path(sys.executable).with_name("faceloop"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from tests.web.browsing import CHROMIUM, serving
 
 pytestmark = [
     pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
@@ -39,30 +21,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    def __init__(self, base: str, root: Path) -> None:
-        self.base = base
-        self.root = root
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        """A script's request: no cookie, so no CSRF token is needed."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.base + "/api/v1" + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"} if data else {},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
 
 
 @pytest.fixture(scope="module")
@@ -75,60 +33,15 @@ def server(tmp_path_factory):
     with init_workspace(root) as ws:
         summary = import_photos(ws, [photos], recursive=True, workers=1)
     assert summary.faces >= 10
-    port = free_port()
-    log = open(root / "serve.log", "w")  # noqa: SIM115  (closed below)
-    process = subprocess.Popen(
-        [FACELOOP, "serve", "--workspace", str(root), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise AssertionError((root / "serve.log").read_text()) from None
-            time.sleep(0.2)
-    try:
-        yield Server(base, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with serving(root) as server:
+        yield server
 
 
 @pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.js_errors = []
-    tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
-    tab.on("dialog", lambda dialog: dialog.accept())
-    yield tab
-    report = getattr(request.node, "report_call", None)
-    if report is None or report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+def page(page):
+    """Answer the confirm() dialogs the pages ask before a destructive action."""
+    page.on("dialog", lambda dialog: dialog.accept())
+    return page
 
 
 def current_face(page) -> int | None:

@@ -7,17 +7,13 @@ A failing test leaves a screenshot in test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from faceloop.review.groups import recluster
 from faceloop.workspace import open_workspace
 from tests.conftest import DATA
-from tests.web.conftest import ARTIFACTS
-from tests.web.test_browser import ARGS, CHROMIUM, FACELOOP, Server, free_port
+from tests.web.browsing import CHROMIUM, serving
 
 pytestmark = [
     pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
@@ -33,60 +29,8 @@ def server(tmp_path_factory, orl_groups_template):
     shutil.copytree(orl_groups_template, root)
     with open_workspace(root) as ws:
         assert recluster(ws).groups >= 4
-    port = free_port()
-    log = open(root / "serve.log", "w")  # noqa: SIM115  (closed below)
-    process = subprocess.Popen(
-        [FACELOOP, "serve", "--workspace", str(root), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise AssertionError((root / "serve.log").read_text()) from None
-            time.sleep(0.2)
-    try:
-        yield Server(base, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.js_errors = []
-    tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
-    tab.on("dialog", lambda dialog: dialog.accept())
-    yield tab
-    report = getattr(request.node, "report_call", None)
-    if report is None or report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    with serving(root) as server:
+        yield server
 
 
 def shown_group(page) -> int | None:
