@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from faceloop.dataset import vectors
 from faceloop.db.models import Decision, Face, FaceLabel, Model, Person, Prediction
 from faceloop.people import merged_person_ids
-from faceloop.review.decisions import PERSON, REJECT, SKIP, UNDO, decide, new_batch
+from faceloop.review.decisions import PERSON, REJECT, SKIP, UNDO, Verdict, decide_all, new_batch
 
 PAGE = 24
 REFERENCES = 3
@@ -206,24 +206,7 @@ def answer_page(
     """One action: the accepted faces are the person, the deselected ones are not. Returns the
     batch id, which undoes the whole page at once."""
     batch = new_batch()
-    for face_id in accepted:
-        decide(
-            session,
-            face_id,
-            PERSON,
-            person_id=person_id,
-            origin="suggestion",
-            user_id=user_id,
-            batch=batch,
-        )
-    for face_id in refused:
-        decide(
-            session,
-            face_id,
-            REJECT,
-            person_id=person_id,
-            origin="suggestion",
-            user_id=user_id,
-            batch=batch,
-        )
+    verdicts = [Verdict(face_id, PERSON, person_id) for face_id in accepted]
+    verdicts += [Verdict(face_id, REJECT, person_id) for face_id in refused]
+    decide_all(session, verdicts, origin="suggestion", user_id=user_id, batch=batch)
     return batch

@@ -53,7 +53,7 @@ from faceloop.review.confirm import (
     reference_faces,
     waiting_faces,
 )
-from faceloop.review.decisions import PERSON, REJECT, SKIP, decide, new_batch
+from faceloop.review.decisions import PERSON, REJECT, SKIP, Verdict, decide_all, new_batch
 from faceloop.review.groups import grouping_threshold
 from faceloop.review.labelling import SamePersonInPhoto, same_person_conflicts
 from faceloop.review.names import exact_person
@@ -587,23 +587,14 @@ def answer_suggestions(
         conflicts = _conflicts(session, naming, confirm) or {}
 
         batch = new_batch()
-        ids: list[int] = []
+        verdicts: list[Verdict] = []
         outcome: dict[str, list[int]] = {key: [] for key in ANSWERS}
 
         def record(answer: Answer, verdict: str, person: int | None, origin: str) -> None:
             said = answer.source or source
             detail = {"source": said} if said else {}
-            decision = decide(
-                session,
-                answer.face_id,
-                verdict,
-                person_id=person,
-                origin=origin,
-                user_id=user_id,
-                batch=batch,
-                detail={**detail, **(conflicts if verdict == PERSON else {})} or None,
-            )
-            ids.append(decision.id)
+            detail = {**detail, **(conflicts if verdict == PERSON else {})} or None
+            verdicts.append(Verdict(answer.face_id, verdict, person, detail, origin))
 
         for a in answers:
             suggested = asked[a.face_id]
@@ -622,6 +613,7 @@ def answer_suggestions(
                 record(a, REJECT, suggested, "suggestion")
                 record(a, PERSON, target, "manual")
                 outcome["correct"].append(a.face_id)
+        ids = [d.id for d in decide_all(session, verdicts, user_id=user_id, batch=batch)]
         people = list(dict.fromkeys(roots[asked[a.face_id]] for a in answers))
         only = people[0] if len(people) == 1 else None
         name = session.scalar(select(Person.name).where(Person.id == only)) if only else None

@@ -12,12 +12,13 @@ P: the face goes back to the queue rather than falling back to an older, overrul
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, FaceLabel
+from faceloop.db.models import Decision, FaceLabel, utcnow
 
 PERSON = "person"
 NOT_FACE = "not_face"
@@ -29,11 +30,36 @@ LABELLING = (PERSON, NOT_FACE, UNKNOWN)
 NAMES_PERSON = (PERSON, REJECT)
 VERDICTS = (*LABELLING, SKIP, REJECT)
 ORIGINS = ("manual", "suggestion", "bulk", "group", "import")
+#: faces per IN (...) list in one statement
+CHUNK = 500
 
 
 def new_batch() -> str:
     """One id for every decision made by a single action, so the action undoes as a whole."""
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One face's part of an action, before it is recorded."""
+
+    face_id: int
+    verdict: str
+    person_id: int | None = None
+    detail: dict | None = None
+    #: how it was made, when not as the rest of its action
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A decision as stored."""
+
+    id: int
+    face_id: int
+    batch: str | None
+    #: for an undo, the decision it withdraws
+    undoes_id: int | None = None
 
 
 def decide(
@@ -46,34 +72,78 @@ def decide(
     user_id: int | None = None,
     batch: str | None = None,
     detail: dict | None = None,
-) -> Decision:
-    if verdict not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict!r}")
-    if (verdict in NAMES_PERSON) != (person_id is not None):
-        raise ValueError("a person is named exactly when the verdict is 'person' or 'reject'")
-    if origin not in ORIGINS:
-        raise ValueError(f"unknown origin {origin!r}")
-    decision = Decision(
-        face_id=face_id,
-        verdict=verdict,
-        person_id=person_id,
+) -> Recorded:
+    return decide_all(
+        session,
+        [Verdict(face_id, verdict, person_id, detail)],
         origin=origin,
         user_id=user_id,
         batch=batch,
-        detail=detail,
+    )[0]
+
+
+def decide_all(
+    session: Session,
+    verdicts: Sequence[Verdict],
+    *,
+    origin: str = "manual",
+    user_id: int | None = None,
+    batch: str | None = None,
+) -> list[Recorded]:
+    """Record the decisions of one action with one insert and set the labels they change in
+    one pass: naming a group of sixty faces one decision at a time took a quarter of a second
+    at a hundred thousand faces, while the labeller waited."""
+    for v in verdicts:
+        if (v.origin or origin) not in ORIGINS:
+            raise ValueError(f"unknown origin {v.origin or origin!r}")
+        if v.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {v.verdict!r}")
+        if (v.verdict in NAMES_PERSON) != (v.person_id is not None):
+            raise ValueError("a person is named exactly when the verdict is 'person' or 'reject'")
+    if not verdicts:
+        return []
+    now = utcnow()
+    ids = _insert(
+        session,
+        [
+            {
+                "face_id": v.face_id,
+                "verdict": v.verdict,
+                "person_id": v.person_id,
+                "undoes_id": None,
+                "origin": v.origin or origin,
+                "user_id": user_id,
+                "batch": batch,
+                "detail": v.detail,
+                "created_at": now,
+            }
+            for v in verdicts
+        ],
     )
-    session.add(decision)
-    session.flush()
-    if verdict in LABELLING:
-        _set_label(session, face_id, decision)
-    elif verdict == REJECT:
-        recompute_labels(session, [face_id])
-    return decision
+    newest: dict[int, tuple[int, Verdict]] = {}
+    rejected: set[int] = set()
+    for decision_id, v in zip(ids, verdicts, strict=True):
+        if v.verdict in LABELLING:
+            newest[v.face_id] = (decision_id, v)
+        elif v.verdict == REJECT:
+            rejected.add(v.face_id)
+    # a label decided last is the face's label; a reject may withdraw one, so those faces are
+    # worked out from their whole history
+    _write_labels(
+        session,
+        {
+            face: _Label(decision_id, v.verdict, v.person_id)
+            for face, (decision_id, v) in newest.items()
+            if face not in rejected
+        },
+    )
+    recompute_labels(session, rejected)
+    return [Recorded(i, v.face_id, batch) for i, v in zip(ids, verdicts, strict=True)]
 
 
 def undo(
     session: Session, decision_id: int, user_id: int | None = None, batch: str | None = None
-) -> Decision:
+) -> Recorded:
     """Record that a decision is withdrawn and recompute the label it affected.
 
     Withdrawing a decision that is already withdrawn is refused, so a double click cannot
@@ -84,52 +154,72 @@ def undo(
         raise LookupError(f"no decision {decision_id}")
     if is_undone(session, target):
         raise ValueError(f"decision {decision_id} is already undone")
-    event = Decision(
-        face_id=target.face_id,
-        verdict=UNDO,
-        undoes_id=target.id,
-        origin="manual",
-        user_id=user_id,
-        batch=batch or new_batch(),
-    )
-    session.add(event)
-    session.flush()
-    recompute_labels(session, [target.face_id])
-    return event
+    return _undo_all(session, [(target.id, target.face_id)], user_id, batch or new_batch())[0]
 
 
-def undo_batch(session: Session, batch: str, user_id: int | None = None) -> list[Decision]:
+def undo_batch(session: Session, batch: str, user_id: int | None = None) -> list[Recorded]:
     """Withdraw every decision of one action that still stands, as one new action."""
-    targets = session.scalars(
-        select(Decision).where(Decision.batch == batch).order_by(Decision.id.desc())
+    targets = session.execute(
+        select(Decision.id, Decision.face_id)
+        .where(Decision.batch == batch)
+        .order_by(Decision.id.desc())
     ).all()
     if not targets:
         raise LookupError(f"no decisions in batch {batch}")
-    undo_id = new_batch()
+    history = _histories(session, {face for _, face in targets})
+    undone: set[int] = set()
+    for rows in history.values():
+        undone |= _undone_ids(rows)
+    standing = [(i, face) for i, face in targets if i not in undone]
+    return _undo_all(session, standing, user_id, new_batch())
+
+
+def _undo_all(
+    session: Session, targets: list[tuple[int, int]], user_id: int | None, batch: str
+) -> list[Recorded]:
+    """Undo events for these (decision id, face id), with one insert, and the labels again."""
+    if not targets:
+        return []
+    now = utcnow()
+    ids = _insert(
+        session,
+        [
+            {
+                "face_id": face,
+                "verdict": UNDO,
+                "person_id": None,
+                "undoes_id": target,
+                "origin": "manual",
+                "user_id": user_id,
+                "batch": batch,
+                "detail": None,
+                "created_at": now,
+            }
+            for target, face in targets
+        ],
+    )
+    recompute_labels(session, {face for _, face in targets})
     return [
-        undo(session, target.id, user_id, batch=undo_id)
-        for target in targets
-        if not is_undone(session, target)
+        Recorded(i, face, batch, target) for i, (target, face) in zip(ids, targets, strict=True)
     ]
 
 
 def is_undone(session: Session, decision: Decision) -> bool:
-    rows = session.scalars(
-        select(Decision).where(Decision.face_id == decision.face_id).order_by(Decision.id)
-    ).all()
-    return decision.id in _undone_ids(rows)
+    return decision.id in _undone_ids(_histories(session, [decision.face_id])[decision.face_id])
 
 
 def recompute_labels(session: Session, face_ids: Iterable[int]) -> None:
-    for face_id in face_ids:
-        rows = session.scalars(
-            select(Decision).where(Decision.face_id == face_id).order_by(Decision.id)
-        ).all()
+    """Work out the labels of these faces again from all their decisions."""
+    faces = set(face_ids)
+    if not faces:
+        return
+    labels: dict[int, _Label | None] = {}
+    for face, rows in _histories(session, faces).items():
         current = current_decision(rows)
-        if current is None:
-            session.execute(delete(FaceLabel).where(FaceLabel.face_id == face_id))
-        else:
-            _set_label(session, face_id, current)
+        labels[face] = (
+            None if current is None else _Label(current.id, current.verdict, current.person_id)
+        )
+    _write_labels(session, labels)
 
 
 def current_decision(decisions: list[Decision]) -> Decision | None:
@@ -157,18 +247,77 @@ def _undone_ids(decisions: list[Decision]) -> set[int]:
     return undone
 
 
-def _set_label(session: Session, face_id: int, decision: Decision) -> None:
-    label = session.get(FaceLabel, face_id)
-    if label is None:
-        session.add(
-            FaceLabel(
-                face_id=face_id,
-                decision_id=decision.id,
-                verdict=decision.verdict,
-                person_id=decision.person_id,
+@dataclass(frozen=True)
+class _Label:
+    decision_id: int
+    verdict: str
+    person_id: int | None
+
+
+def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
+    for at in range(0, len(items), CHUNK):
+        yield items[at : at + CHUNK]
+
+
+def _insert(session: Session, rows: list[dict]) -> list[int]:
+    """Insert decisions in one statement; their ids, in the rows' order."""
+    return list(
+        session.scalars(insert(Decision).returning(Decision.id, sort_by_parameter_order=True), rows)
+    )
+
+
+def _histories(session: Session, face_ids: Iterable[int]) -> dict[int, list]:
+    """Every decision of these faces, oldest first, by face: a few indexed reads, not one
+    per face."""
+    faces = sorted(set(face_ids))
+    found: dict[int, list] = {face: [] for face in faces}
+    for chunk in _chunks(faces):
+        rows = session.execute(
+            select(
+                Decision.id,
+                Decision.face_id,
+                Decision.verdict,
+                Decision.person_id,
+                Decision.undoes_id,
             )
+            .where(Decision.face_id.in_(chunk))
+            .order_by(Decision.id)
         )
-    else:
-        label.decision_id = decision.id
-        label.verdict = decision.verdict
-        label.person_id = decision.person_id
+        for row in rows:
+            found[row.face_id].append(row)
+    return found
+
+
+def _write_labels(session: Session, labels: dict[int, _Label | None]) -> None:
+    """Set `face_label` to these labels (None: no label), a few statements for them all."""
+    if not labels:
+        return
+    session.flush()
+    faces = sorted(labels)
+    existing: set[int] = set()
+    for chunk in _chunks(faces):
+        existing.update(
+            session.scalars(select(FaceLabel.face_id).where(FaceLabel.face_id.in_(chunk)))
+        )
+    gone = [face for face in faces if labels[face] is None and face in existing]
+    for chunk in _chunks(gone):
+        session.execute(delete(FaceLabel).where(FaceLabel.face_id.in_(chunk)))
+    rows = [
+        {
+            "face_id": face,
+            "decision_id": label.decision_id,
+            "verdict": label.verdict,
+            "person_id": label.person_id,
+        }
+        for face, label in labels.items()
+        if label is not None
+    ]
+    changed = [row for row in rows if row["face_id"] in existing]
+    if changed:
+        session.execute(update(FaceLabel), changed)
+    added = [row for row in rows if row["face_id"] not in existing]
+    if added:
+        session.execute(insert(FaceLabel), added)
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, FaceLabel) and instance.face_id in labels:
+            session.expire(instance)

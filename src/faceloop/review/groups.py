@@ -45,7 +45,7 @@ from faceloop.cluster import (
 from faceloop.cluster.edits import MERGE_FACTOR
 from faceloop.cluster.stats import rms_between
 from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, utcnow
-from faceloop.review.decisions import PERSON, REJECT, UNKNOWN, decide
+from faceloop.review.decisions import PERSON, REJECT, UNKNOWN, Verdict, decide_all
 from faceloop.review.group_space import (
     Space,
     labelled_people,
@@ -535,17 +535,11 @@ def label_group(
         detail={"group": int(group_id)},
     )
     with ws.session() as session:
-        for face_id in left_out:
-            decide(
-                session,
-                face_id,
-                REJECT,
-                person_id=result.person_id,
-                origin="group",
-                user_id=user_id,
-                batch=result.batch,
-                detail={"group": int(group_id)},
-            )
+        refused = [
+            Verdict(face_id, REJECT, result.person_id, {"group": int(group_id)})
+            for face_id in left_out
+        ]
+        decide_all(session, refused, origin="group", user_id=user_id, batch=result.batch)
         _leave(session, group_id, left_out)
     return result.batch
 

@@ -21,7 +21,8 @@ from faceloop.review.decisions import (
     ORIGINS,
     PERSON,
     VERDICTS,
-    decide,
+    Verdict,
+    decide_all,
     new_batch,
     undo,
     undo_batch,
@@ -122,22 +123,20 @@ def label_faces(
             if conflicts:
                 flagged = sorted(unique)
                 detail = {**(detail or {}), "same_photo_confirmed": True}
-        ids = []
-        for face_id in unique:
-            face_person = person_id
-            if verdict != PERSON and names_person:
-                face_person = _raw_label_of(session, face_id, person_id)
-            decision = decide(
-                session,
+        verdicts = [
+            Verdict(
                 face_id,
                 verdict,
-                person_id=face_person,
-                origin=origin,
-                user_id=user_id,
-                batch=batch,
-                detail=detail,
+                _raw_label_of(session, face_id, person_id)
+                if verdict != PERSON and names_person
+                else person_id,
+                detail,
             )
-            ids.append(decision.id)
+            for face_id in unique
+        ]
+        ids = [
+            d.id for d in decide_all(session, verdicts, origin=origin, user_id=user_id, batch=batch)
+        ]
         person_name = session.get(Person, person_id).name if person_id is not None else None
     return LabelResult(batch, ids, verdict, person_id, person_name, created, flagged)
 
