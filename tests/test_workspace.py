@@ -88,3 +88,14 @@ def test_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "faceloop.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(WorkspaceError, match="cannot be used"):
         open_workspace(tmp_path)
+
+
+def test_the_migrations_build_the_schema_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from faceloop.db.models import Base
+
+    with init_workspace(tmp_path) as ws, ws.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -25,7 +25,9 @@ from faceloop.review.groups import (
     recluster,
     reject_group,
     split,
+    undo_merge,
     undo_reject,
+    undo_split,
 )
 from faceloop.review.labelling import label_faces
 from faceloop.review.queue import queue_item
@@ -253,6 +255,41 @@ def test_split_and_merge(orl_ws) -> None:
         assert not ({truth[next(iter(faces_a))], truth[next(iter(faces_b))]} <= people)
     with pytest.raises(ValueError, match="itself"):
         merge(ws, kept, kept)
+
+
+def test_split_and_merge_are_undone(orl_ws) -> None:
+    ws, _ = orl_ws
+    recluster(ws)
+    a, b = list_groups(ws, limit=2)
+    faces_a, faces_b = set(faces_of(ws, a.id)), set(faces_of(ws, b.id))
+    with pytest.raises(ValueError, match="no merge"):
+        undo_merge(ws, a.id)
+    with pytest.raises(ValueError, match="no split"):
+        undo_split(ws, a.id)
+    with pytest.raises(GroupNotFound):
+        undo_split(ws, 10**6)
+
+    kept = merge(ws, a.id, b.id)
+    back = undo_merge(ws, kept)
+    assert back[0] == kept
+    assert set(faces_of(ws, kept)) == faces_a and set(faces_of(ws, back[1])) == faces_b
+    assert group_detail(ws, back[1]).summary.size == len(faces_b)
+    with pytest.raises(ValueError, match="no merge"):
+        undo_merge(ws, kept)
+
+    parts = split(ws, kept)
+    one_face = next(iter(set(faces_of(ws, parts[1]))))
+    label_faces(ws, [one_face], "person", user_id=None, name="Labelled meanwhile")
+    assert undo_split(ws, kept) == [kept, parts[1]]
+    assert set(faces_of(ws, kept)) == faces_a - {one_face}
+    with pytest.raises(GroupNotFound):
+        group_detail(ws, parts[1])
+    # the split's cannot-links are withdrawn: the next run may group the parts together again
+    recluster(ws)
+    together = [g for g in list_groups(ws, limit=500) if len(set(faces_of(ws, g.id)) & faces_a) > 1]
+    assert any(
+        len(set(faces_of(ws, g.id)) & (faces_a - {one_face})) == len(faces_a) - 1 for g in together
+    )
 
 
 def test_more_like_this_finds_the_same_person(orl_ws) -> None:

@@ -167,6 +167,20 @@ def test_split_then_merge_back(api) -> None:
     )
     assert api.get(f"/api/v1/groups/{gone}").status_code == 404
 
+    parted = ok(api.post(f"/api/v1/groups/{kept}/merge/undo"))["group_ids"]
+    assert parted[0] == kept
+    assert {f["face_id"] for f in ok(api.get(f"/api/v1/groups/{parted[1]}"))["faces"]} == (
+        split_faces[1] if kept == parts[0] else split_faces[0]
+    )
+    again = api.post(f"/api/v1/groups/{kept}/merge/undo")
+    assert again.status_code == 422 and "no merge" in again.json()["message"]
+    ok(api.post(f"/api/v1/groups/{kept}/merge", json={"other_id": parted[1]}))
+
+    whole = ok(api.post(f"/api/v1/groups/{group_id}/split/undo"))["group_ids"]
+    assert whole[0] == group_id
+    assert {f["face_id"] for f in ok(api.get(f"/api/v1/groups/{group_id}"))["faces"]} == faces
+    assert api.post("/api/v1/groups/999999/split/undo").status_code == 404
+
 
 def test_more_like_this_and_bulk_label(api, gws) -> None:
     truth = subjects(gws)

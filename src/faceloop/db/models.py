@@ -317,6 +317,23 @@ class GroupCannotLink(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class GroupMerge(Base):
+    """Faces that joined a group when a person merged another group into it, one row per
+    face, so that the merge can be taken back (`undone_at`)."""
+
+    __tablename__ = "group_merge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record: Mapped[str] = mapped_column(String(36), index=True)
+    #: the group that kept its id
+    group_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: the group merged into it, which is gone
+    other_id: Mapped[int] = mapped_column(Integer)
+    face_id: Mapped[int] = mapped_column(ForeignKey("face.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class ForgottenPerson(Base):
     """A person removed on request, who must not be collected or labelled again."""
 

@@ -44,7 +44,7 @@ from faceloop.cluster import (
 )
 from faceloop.cluster.edits import MERGE_FACTOR
 from faceloop.cluster.stats import rms_between
-from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, utcnow
+from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, GroupMerge, utcnow
 from faceloop.review.decisions import PERSON, REJECT, UNKNOWN, Verdict, decide_all
 from faceloop.review.group_space import (
     Space,
@@ -757,9 +757,10 @@ def split(ws: Workspace, group_id: int, *, user_id: int | None = None) -> list[i
     return result
 
 
-def merge(ws: Workspace, group_id: int, other_id: int) -> int:
+def merge(ws: Workspace, group_id: int, other_id: int, *, user_id: int | None = None) -> int:
     """Join two groups that are one person; the one with more unlabelled faces keeps its id
-    (ties: `group_id`) and the other is gone. Refused when a photo holds a face of each."""
+    (ties: `group_id`) and the other is gone. Refused when a photo holds a face of each. The
+    faces that moved are recorded, so that `undo_merge` can part them again."""
     if group_id == other_id:
         raise ValueError("a group cannot be merged with itself")
     first_status, first = _members_now(ws, group_id)
@@ -775,7 +776,26 @@ def merge(ws: Workspace, group_id: int, other_id: int) -> int:
             raise ValueError("these groups hold two faces of one photo: they are two people")
         [(person, distance)] = _suggest(state, space, [np.concatenate([first_pos, second_pos])])
     keep, gone = (group_id, other_id) if len(first) >= len(second) else (other_id, group_id)
+    moved = second if keep == group_id else first
+    user_id = ws.owner_id() if user_id is None else user_id
+    now = utcnow()
+    record = uuid.uuid4().hex
     with ws.session() as session:
+        if moved:
+            session.execute(
+                insert(GroupMerge),
+                [
+                    {
+                        "record": record,
+                        "group_id": keep,
+                        "other_id": gone,
+                        "face_id": face_id,
+                        "user_id": user_id,
+                        "created_at": now,
+                    }
+                    for face_id in moved
+                ],
+            )
         session.execute(
             update(FaceGroupMember).where(FaceGroupMember.group_id == gone).values(group_id=keep)
         )
@@ -791,6 +811,157 @@ def merge(ws: Workspace, group_id: int, other_id: int) -> int:
             )
         )
     return keep
+
+
+def undo_split(ws: Workspace, group_id: int) -> list[int]:
+    """Take back the last split of a group that still stands: its cannot-links are withdrawn
+    and its faces still unlabelled come back to the group from the part split off (a part left
+    with no face is gone). Returns the group's id and the ids of the parts emptied."""
+    load_tables(ws).index(group_id)
+    with ws.session() as session:
+        record = session.scalar(
+            select(GroupCannotLink.record)
+            .where(
+                GroupCannotLink.group_id == group_id,
+                GroupCannotLink.kind == "split",
+                GroupCannotLink.undone_at.is_(None),
+            )
+            .order_by(GroupCannotLink.id.desc())
+            .limit(1)
+        )
+        if record is None:
+            raise ValueError(f"group {group_id} has no split to undo")
+        faces = list(
+            session.scalars(select(GroupCannotLink.face_id).where(GroupCannotLink.record == record))
+        )
+        session.execute(
+            update(GroupCannotLink)
+            .where(GroupCannotLink.record == record)
+            .values(undone_at=utcnow())
+        )
+        emptied = _gather(ws, session, group_id, faces)
+    return [int(group_id), *emptied]
+
+
+def undo_merge(ws: Workspace, group_id: int) -> list[int]:
+    """Take back the last merge into a group that still stands: the faces that came with the
+    other group and are still unlabelled and in this group leave it for a group of their own
+    (the other group's id when it is free). Returns both groups' ids."""
+    load_tables(ws).index(group_id)
+    with ws.session() as session:
+        last = session.execute(
+            select(GroupMerge.record, GroupMerge.other_id)
+            .where(GroupMerge.group_id == group_id, GroupMerge.undone_at.is_(None))
+            .order_by(GroupMerge.id.desc())
+            .limit(1)
+        ).first()
+        if last is None:
+            raise ValueError(f"no merge into group {group_id} to undo")
+        record, other_id = last
+        came = list(session.scalars(select(GroupMerge.face_id).where(GroupMerge.record == record)))
+        session.execute(
+            update(GroupMerge).where(GroupMerge.record == record).values(undone_at=utcnow())
+        )
+        here = set(
+            session.scalars(
+                select(FaceGroupMember.face_id).where(
+                    FaceGroupMember.group_id == group_id, FaceGroupMember.face_id.in_(came)
+                )
+            )
+        )
+        leaving = [f for f in came if f in here and _unlabelled(ws, f)]
+        if session.get(FaceGroup, other_id) is not None:
+            other_id = (session.scalar(select(func.max(FaceGroup.id))) or 0) + 1
+        now = utcnow()
+        session.add(FaceGroup(id=other_id, status=OPEN, size=0, created_at=now, updated_at=now))
+        session.flush()
+        if leaving:
+            session.execute(
+                update(FaceGroupMember)
+                .where(FaceGroupMember.face_id.in_(leaving))
+                .values(group_id=other_id)
+            )
+        _resize(ws, session, [int(group_id), int(other_id)])
+    return [int(group_id), int(other_id)]
+
+
+def _unlabelled(ws: Workspace, face_id: int) -> bool:
+    state = state_for(ws.engine)
+    with state.lock:
+        pos = state.position(face_id)
+        return pos is not None and state.verdict[pos] == UNLABELLED
+
+
+def _gather(ws: Workspace, session, group_id: int, faces: list[int]) -> list[int]:
+    """Bring these faces into a group from the groups they are in now (and those in none
+    that are still unlabelled); the open groups left with no member are deleted. Returns the
+    deleted ids."""
+    rows = session.execute(
+        select(FaceGroupMember.face_id, FaceGroupMember.group_id).where(
+            FaceGroupMember.face_id.in_(faces)
+        )
+    ).all()
+    grouped = {f for f, _ in rows}
+    back = [f for f in faces if f in grouped or _unlabelled(ws, f)]
+    left = {gid for _, gid in rows if gid != group_id}
+    session.execute(delete(FaceGroupMember).where(FaceGroupMember.face_id.in_(back)))
+    if back:
+        session.execute(
+            insert(FaceGroupMember), [{"face_id": f, "group_id": group_id} for f in back]
+        )
+    emptied = [
+        gid
+        for gid in sorted(left)
+        if session.scalar(
+            select(func.count()).select_from(FaceGroupMember).where(FaceGroupMember.group_id == gid)
+        )
+        == 0
+    ]
+    if emptied:
+        session.execute(
+            delete(FaceGroup).where(FaceGroup.id.in_(emptied), FaceGroup.status == OPEN)
+        )
+    _resize(ws, session, [int(group_id), *(g for g in left if g not in emptied)])
+    return emptied
+
+
+def _resize(ws: Workspace, session, group_ids: list[int]) -> None:
+    """Set these groups' sizes and their "probably <name>" again from their unlabelled
+    members now."""
+    state = state_for(ws.engine)
+    space = load_space(ws)
+    members = {
+        gid: list(
+            session.scalars(select(FaceGroupMember.face_id).where(FaceGroupMember.group_id == gid))
+        )
+        for gid in group_ids
+    }
+    with state.lock:
+        pieces = {
+            gid: np.array(
+                [
+                    p
+                    for f in faces
+                    if (p := state.position(f)) is not None and state.verdict[p] == UNLABELLED
+                ],
+                dtype=np.int64,
+            )
+            for gid, faces in members.items()
+        }
+        filled = [piece for piece in pieces.values() if len(piece)]
+        found = iter(_suggest(state, space, filled))
+    for gid in members:
+        person, distance = next(found) if len(pieces[gid]) else (None, None)
+        session.execute(
+            update(FaceGroup)
+            .where(FaceGroup.id == gid)
+            .values(
+                size=len(pieces[gid]),
+                suggested_person_id=person,
+                suggested_distance=distance,
+                updated_at=utcnow(),
+            )
+        )
 
 
 def grouping_threshold(ws: Workspace) -> float:

@@ -2,8 +2,8 @@
 split and merge them, "more like this" for any face, and re-cluster in the background.
 
 Naming a group (or marking it "unknown person") is one batch of decisions: it is taken back
-with POST /batches/{batch}/undo like any other action. "Not the same person" is taken back with
-POST /groups/{id}/reject/undo.
+with POST /batches/{batch}/undo like any other action. "Not the same person", a split and a
+merge are taken back with POST /groups/{id}/reject/undo, /split/undo and /merge/undo.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from faceloop.review.groups import (
     more_like_this,
     reject_group,
     split,
+    undo_merge,
     undo_reject,
+    undo_split,
 )
 from faceloop.review.queue import queue_item
 from faceloop.web.deps import WS, User
@@ -161,10 +163,24 @@ def split_in_two(ws: WS, user: User, group_id: IdPath) -> GroupIds:
     return GroupIds(split(ws, group_id, user_id=user))
 
 
+@router.post("/groups/{group_id}/split/undo", response_model=GroupIds)
+def unsplit(ws: WS, user: User, group_id: IdPath) -> GroupIds:
+    """Take back the group's last split: the part split off comes back. The answer names the
+    group, then the parts that are gone."""
+    return GroupIds(undo_split(ws, group_id))
+
+
 @router.post("/groups/{group_id}/merge", response_model=GroupIds)
-def merge_groups(ws: WS, group_id: IdPath, body: GroupMergeBody) -> GroupIds:
+def merge_groups(ws: WS, user: User, group_id: IdPath, body: GroupMergeBody) -> GroupIds:
     """Join two groups that are one person; the answer names the group that remains."""
-    return GroupIds([merge(ws, group_id, body.other_id)])
+    return GroupIds([merge(ws, group_id, body.other_id, user_id=user)])
+
+
+@router.post("/groups/{group_id}/merge/undo", response_model=GroupIds)
+def unmerge(ws: WS, user: User, group_id: IdPath) -> GroupIds:
+    """Take back the last merge into the group: the faces that came with the other group
+    leave for a group of their own. The answer names both groups."""
+    return GroupIds(undo_merge(ws, group_id))
 
 
 @router.get("/faces/{face_id}/similar", response_model=SimilarFaces)
