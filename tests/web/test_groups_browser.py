@@ -80,6 +80,26 @@ def test_name_a_group_with_the_keyboard_but_one_face(server, page) -> None:
     assert page.js_errors == []
 
 
+def test_split_a_group_and_take_it_back(server, page) -> None:
+    page.goto(server.base + "/groups")
+    page.wait_for_function("() => window.faceloopGroups && window.faceloopGroups.current")
+    group = shown_group(page)
+    faces = page.evaluate("() => window.faceloopGroups.current.faces.map((f) => f.face_id)")
+    page.click("button[data-action='split']")
+    page.wait_for_selector(f"#history li:has-text('{len(faces)} faces split in two')")
+    part = page.evaluate("() => window.faceloopGroups.current.faces.map((f) => f.face_id)")
+    assert set(part) < set(faces)
+    assert {f["face_id"] for f in server.api("GET", f"/groups/{group}")["faces"]} < set(faces)
+
+    page.keyboard.press("z")
+    page.wait_for_selector("#history li.undone:has-text('split in two')")
+    page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {group}")
+    shown = page.evaluate("() => window.faceloopGroups.current.faces.map((f) => f.face_id)")
+    assert set(shown) == set(faces)
+    assert {f["face_id"] for f in server.api("GET", f"/groups/{group}")["faces"]} == set(faces)
+    assert page.js_errors == []
+
+
 def test_more_like_this_names_the_nearest_faces_as_the_source_person(server, page) -> None:
     named = server.api("GET", "/activity?action=person&origin=import")["entries"][0]
     page.goto(f"{server.base}/similar/{named['face_id']}")

@@ -14,6 +14,11 @@ from faceloop.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.globals["version"] = __version__
+#: the page scripts' modules, each mapped to its versioned address (base.html's import map): a
+#: module imported as "./common.js" and loaded as "common.js?v=..." would otherwise run twice
+TEMPLATES.env.globals["js_modules"] = sorted(
+    p.name for p in (Path(__file__).parent / "static" / "js").glob("*.js")
+)
 TEMPLATES.env.filters["plain"] = jsonable_encoder
 
 

@@ -1,5 +1,6 @@
-// Shared by every page: the API client (with the CSRF token), toasts, flash messages that
-// survive a reload, local times, and logging out.
+// Shared by every page: the API client (with the CSRF token), its image addresses and labelling
+// many faces at once, toasts, flash messages that survive a reload, counted words, local times,
+// and logging out.
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
 
@@ -40,6 +41,13 @@ export async function api(method, path, body) {
 
 export function csrfToken() {
   return csrf;
+}
+
+export const chipUrl = (faceId) => `/api/v1/faces/${faceId}/chip.jpg`;
+export const photoUrl = (imageId, size) => `/api/v1/photos/${imageId}/image.jpg?size=${size}`;
+
+export function plural(n, word) {
+  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function toast(message, { kind = 'info', action = null, onAction = null, timeout = 7000 } = {}) {
@@ -87,6 +95,18 @@ export function showError(error) {
 // A message for the next page: most actions reload the page to show the new state.
 export function flash(message, undo = null) {
   sessionStorage.setItem('faceloop-flash', JSON.stringify({ message, undo }));
+}
+
+// Labels faces in one batch. The server refuses (409) to name someone already labelled in the
+// same photo unless told it is meant: `question(error)` asks the labeller; null if they say no.
+export async function labelFaces(body, question) {
+  try {
+    return await api('POST', '/labels', body);
+  } catch (error) {
+    if (error.status !== 409) throw error;
+    if (!window.confirm(question(error))) return null;
+    return api('POST', '/labels', { ...body, confirm: true });
+  }
 }
 
 export async function undoThing(undo) {

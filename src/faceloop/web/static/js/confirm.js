@@ -14,8 +14,13 @@
 // a failed one brings its question back. Undo (z) shows the last question again at once and
 // withdraws its answer as soon as that answer has been saved.
 
-import { api, showError, toast } from './common.js';
+import { api, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
+import { TileGrid } from './grid.js';
+import { History } from './history.js';
+import { answerKey, pageKey } from './keys.js';
+import { preloader } from './preload.js';
+import { Queue } from './queue.js';
 
 const app = document.getElementById('confirm-app');
 const MODE = app.dataset.mode;
@@ -63,43 +68,40 @@ const TITLES = {
   nothing_sure: 'No sure guesses left',
 };
 
-let buffer = [];
-let current = null;
 let pending = initial.pending;
-let fetching = null;
-let exhausted = false;
 let emptyInfo = initial;
-let chain = Promise.resolve();
-let retry = null;
 const inFlight = new Set();
-const history = [];
-const preloaded = new Map();
+const preload = preloader(300);
 
-const chipUrl = (faceId) => `/api/v1/faces/${faceId}/chip.jpg`;
-const photoUrl = (item) => `/api/v1/photos/${item.image_id}/image.jpg?size=${PHOTO_SIZE}`;
 const percent = (score) => `${Math.round(score * 100)}%`;
-// a look-alike's score is 1 - its distance to the nearest labelled face
+// a look-alike's score is 1 - its distance to the nearest labelled face; a small group's face,
+// 1 - its own distance to the nearest labelled face of the person its group looks like
 const distance = (score) => (1 - score).toFixed(2);
 const sourceOf = (unit, item) => item.source || unit.source;
-const scoreText = (unit, item) => (sourceOf(unit, item) === 'nearest' ? distance(item.score) : percent(item.score));
-
-function preload(url) {
-  if (preloaded.has(url)) return;
-  const image = new Image();
-  image.decoding = 'async';
-  image.src = url;
-  preloaded.set(url, image);
-  if (preloaded.size > 300) preloaded.delete(preloaded.keys().next().value);
-}
+const isDistance = (unit, item) => sourceOf(unit, item) !== 'model';
+const scoreText = (unit, item) => (isDistance(unit, item) ? distance(item.score) : percent(item.score));
+const SCORE_TITLES = {
+  model: 'how sure the model is',
+  nearest: 'distance to the nearest labelled face',
+  group: 'in a small group whose faces all look like this person: distance to the nearest labelled face',
+};
+// what a mixed page holds, in the order the server fills it
+const MIXED_NOTES = {
+  model: "the model's surest guesses",
+  nearest: 'like labelled faces of each person',
+  group: 'small groups that look like each person',
+};
 
 function preloadUnit(unit) {
+  const urls = [];
   for (const item of unit.items) {
-    preload(chipUrl(item.face_id));
-    if (MODE === 'one') preload(photoUrl(item));
+    urls.push(chipUrl(item.face_id));
+    if (MODE === 'one') urls.push(photoUrl(item.image_id, PHOTO_SIZE));
     // a mixed page shows one labelled face of each face's person
-    if (MODE === 'mixed' && item.reference_face_ids.length) preload(chipUrl(item.reference_face_ids[0]));
+    if (MODE === 'mixed' && item.reference_face_ids.length) urls.push(chipUrl(item.reference_face_ids[0]));
   }
-  if (MODE !== 'mixed') for (const face of unit.items[0].reference_face_ids) preload(chipUrl(face));
+  if (MODE !== 'mixed') for (const face of unit.items[0].reference_face_ids) urls.push(chipUrl(face));
+  preload(urls);
 }
 
 // A unit is what one answer covers: one face, one page of faces suggested as one person, or one
@@ -122,50 +124,46 @@ function unitsOf(view) {
   }));
 }
 
-function heldIds() {
-  const ids = new Set(inFlight);
-  for (const unit of [current, ...buffer]) {
-    if (unit) for (const item of unit.items) ids.add(item.face_id);
-  }
-  return ids;
-}
+const idsOf = (unit) => unit.items.map((item) => item.face_id);
 
-function refill() {
-  if (fetching || exhausted || buffer.length >= LOW_WATER) return fetching;
-  const params = new URLSearchParams({ mode: MODE, order: ORDER, source: SOURCE, reach: REACH });
-  if (MODE === 'one') params.set('limit', AHEAD);
-  const held = heldIds();
-  for (const id of [...held].slice(-500)) params.append('exclude', id);
-  fetching = api('GET', '/confirm?' + params)
-    .then((view) => {
-      const fresh = unitsOf(view).filter((unit) => unit.items.every((i) => !heldIds().has(i.face_id)));
+const queue = new Queue({
+  low: LOW_WATER,
+  load: () => {
+    const params = new URLSearchParams({ mode: MODE, order: ORDER, source: SOURCE, reach: REACH });
+    if (MODE === 'one') params.set('limit', AHEAD);
+    for (const id of [...queue.held(idsOf, inFlight)].slice(-500)) params.append('exclude', id);
+    return api('GET', '/confirm?' + params).then((view) => {
+      const held = queue.held(idsOf, inFlight);
+      const fresh = unitsOf(view).filter((unit) => unit.items.every((i) => !held.has(i.face_id)));
       fresh.forEach(preloadUnit);
-      buffer.push(...fresh);
-      exhausted = fresh.length === 0;
-      if (exhausted) emptyInfo = view;
+      if (!fresh.length) emptyInfo = view;
       pending = view.pending - inFlight.size;
-    })
-    .catch(showError)
-    .finally(() => {
-      fetching = null;
-      if (!current) showNext();
-      else showPending();
+      return fresh.length ? fresh : null;
     });
-  return fetching;
-}
+  },
+  loaded: () => {
+    if (!queue.current) showNext();
+    else showPending();
+  },
+});
+
+const history = new History(el.history, {
+  cover: (entry) => entry.unit.items[0].face_id,
+  describe,
+  onUndo: undoEntry,
+});
 
 function showPending() {
   el.pending.textContent = Math.max(0, pending).toLocaleString();
 }
 
 function showNext() {
-  current = buffer.shift() || null;
-  render();
-  refill();
+  queue.advance(render);
 }
 
 function render() {
   showPending();
+  const current = queue.current;
   if (!current) {
     el.one.hidden = true;
     el.page.hidden = true;
@@ -191,17 +189,16 @@ const isWide = (unit) => unit.reach === 'wide' && unit.source !== 'model';
 function sourceNote(unit) {
   if (isWide(unit)) return 'wide reach: look-alikes a little farther than the learned distance, less sure';
   if (MODE === 'mixed') {
-    if (unit.source === 'model') return "the model's surest guesses";
-    if (unit.source === 'nearest') return 'like labelled faces of each person';
-    return "the model's surest guesses, then faces like labelled ones";
+    const kinds = new Set(unit.items.map((item) => sourceOf(unit, item)));
+    return Object.keys(MIXED_NOTES).filter((kind) => kinds.has(kind)).map((kind) => MIXED_NOTES[kind]).join(', then ');
   }
   return unit.source === 'nearest' ? `like labelled faces of ${unit.person_name}` : 'from the model';
 }
 
 function renderEmpty() {
-  if (fetching && !exhausted) {
+  if (queue.loading) {
     el.empty.hidden = true;
-    fetching.then(() => { if (!current) renderEmpty(); });
+    queue.fetching.then(() => { if (!queue.current) renderEmpty(); });
     return;
   }
   el.empty.hidden = false;
@@ -211,11 +208,7 @@ function renderEmpty() {
   el.emptyTraining.textContent = emptyInfo.training_job_id
     ? `A model is training now (job #${emptyInfo.training_job_id}): its guesses appear here when it is done.`
     : '';
-  clearTimeout(retry);
-  retry = setTimeout(() => {
-    exhausted = false;
-    if (!current) refill();
-  }, emptyInfo.training_job_id ? 3000 : 10000);
+  queue.retryIn(emptyInfo.training_job_id ? 3000 : 10000, { whileEmpty: true });
 }
 
 function renderReferences(container, unit) {
@@ -249,7 +242,7 @@ function renderOne(unit) {
   el.score.textContent = unit.source === 'nearest'
     ? `distance ${distance(item.score)} to a labelled face of ${unit.person_name} · face ${item.face_id}`
     : `model ${percent(item.score)} sure · face ${item.face_id}`;
-  el.photo.src = photoUrl(item);
+  el.photo.src = photoUrl(item.image_id, PHOTO_SIZE);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
   drawBox(item);
   renderReferences(el.references, unit);
@@ -273,9 +266,10 @@ function drawBox(item) {
 }
 
 function answerOne(answer, extra = {}, shownName = '') {
-  if (!current || MODE !== 'one') return;
-  const item = current.items[0];
-  submit(current, [{ face_id: item.face_id, answer, ...extra }], shownName);
+  const unit = queue.current;
+  if (!unit || MODE !== 'one') return;
+  const item = unit.items[0];
+  submit(unit, [{ face_id: item.face_id, answer, ...extra }], shownName);
 }
 
 async function correct(option) {
@@ -296,43 +290,39 @@ function renderPage(unit) {
     renderReferences(el.pageReferences, unit);
     el.grid.setAttribute('aria-label', `Faces suggested as ${unit.person_name}`);
   }
-  el.grid.replaceChildren();
-  unit.items.forEach((item, index) => {
-    const li = document.createElement('li');
-    li.className = MODE === 'mixed' ? 'face-tile confirm-tile mixed' : 'face-tile confirm-tile';
-    li.id = `tile-${item.face_id}`;
-    li.dataset.face = item.face_id;
-    li.setAttribute('role', 'option');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'tile-select';
-    button.tabIndex = -1;
-    const image = document.createElement('img');
-    image.className = 'chip';
-    image.src = chipUrl(item.face_id);
-    image.alt = MODE === 'mixed' ? `face ${item.face_id}, suggested as ${item.person_name}` : `face ${item.face_id}`;
-    image.width = 150;
-    image.height = 150;
-    button.append(image);
-    button.addEventListener('click', () => {
-      unit.cursor = index;
-      toggle(unit, item.face_id);
-    });
-    const score = document.createElement('span');
-    score.className = 'dist';
-    score.textContent = scoreText(unit, item);
-    score.title = sourceOf(unit, item) === 'nearest' ? 'distance to the nearest labelled face' : 'how sure the model is';
-    const link = document.createElement('a');
-    link.className = 'tile-photo';
-    link.href = `/photos/${item.image_id}#face-${item.face_id}`;
-    link.target = '_blank';
-    link.textContent = 'photo';
-    link.tabIndex = -1;
-    if (MODE === 'mixed') li.append(button, score, caption(item, link));
-    else li.append(button, score, link);
-    el.grid.append(li);
-  });
-  paintPage(unit);
+  grid.show(unit);
+}
+
+function pageTile(unit, item) {
+  const li = document.createElement('li');
+  li.className = MODE === 'mixed' ? 'face-tile confirm-tile mixed' : 'face-tile confirm-tile';
+  li.id = `tile-${item.face_id}`;
+  li.dataset.face = item.face_id;
+  li.setAttribute('role', 'option');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'tile-select';
+  button.tabIndex = -1;
+  const image = document.createElement('img');
+  image.className = 'chip';
+  image.src = chipUrl(item.face_id);
+  image.alt = MODE === 'mixed' ? `face ${item.face_id}, suggested as ${item.person_name}` : `face ${item.face_id}`;
+  image.width = 150;
+  image.height = 150;
+  button.append(image);
+  const score = document.createElement('span');
+  score.className = 'dist';
+  score.textContent = scoreText(unit, item);
+  score.title = SCORE_TITLES[sourceOf(unit, item)] || SCORE_TITLES.model;
+  const link = document.createElement('a');
+  link.className = 'tile-photo';
+  link.href = `/photos/${item.image_id}#face-${item.face_id}`;
+  link.target = '_blank';
+  link.textContent = 'photo';
+  link.tabIndex = -1;
+  if (MODE === 'mixed') li.append(button, score, caption(item, link));
+  else li.append(button, score, link);
+  return li;
 }
 
 // Under a mixed page's face: a labelled face of the person suggested, and their name.
@@ -357,42 +347,50 @@ function caption(item, link) {
   return row;
 }
 
-function paintPage(unit) {
-  unit.items.forEach((item, index) => {
-    const li = $(`tile-${item.face_id}`);
-    if (!li) return;
-    const on = unit.selected.has(item.face_id);
-    li.classList.toggle('selected', on);
-    li.classList.toggle('refused', !on);
-    li.classList.toggle('cursor', index === unit.cursor);
-    li.setAttribute('aria-selected', on ? 'true' : 'false');
-  });
-  const cursor = unit.items[unit.cursor];
-  if (cursor) el.grid.setAttribute('aria-activedescendant', `tile-${cursor.face_id}`);
+// Every face of a page starts chosen (a yes); the labeller refuses those that are not the person
+// suggested. The choice and the cursor are kept on the unit, so a page shown again (undone, or
+// its answer failed) comes back as it was left.
+class PageGrid extends TileGrid {
+  unit = null;
+
+  show(unit) {
+    this.unit = unit;
+    this.list.replaceChildren(...unit.items.map((item) => pageTile(unit, item)));
+    this.paint();
+  }
+
+  get faces() {
+    return this.unit ? this.unit.items : [];
+  }
+
+  get cursor() {
+    return this.unit ? this.unit.cursor : 0;
+  }
+
+  set cursor(index) {
+    this.unit.cursor = index;
+  }
+
+  flip(faceId) {
+    if (this.unit.selected.has(faceId)) this.unit.selected.delete(faceId);
+    else this.unit.selected.add(faceId);
+  }
+
+  paint() {
+    const { unit } = this;
+    this.tiles().forEach((li, index) => {
+      const on = unit.selected.has(unit.items[index].face_id);
+      li.classList.toggle('selected', on);
+      li.classList.toggle('refused', !on);
+      li.classList.toggle('cursor', index === unit.cursor);
+      li.setAttribute('aria-selected', on ? 'true' : 'false');
+    });
+    const cursor = unit.items[unit.cursor];
+    if (cursor) this.list.setAttribute('aria-activedescendant', `tile-${cursor.face_id}`);
+  }
 }
 
-function toggle(unit, faceId) {
-  if (unit.selected.has(faceId)) unit.selected.delete(faceId);
-  else unit.selected.add(faceId);
-  paintPage(unit);
-}
-
-function columns() {
-  const tiles = [...el.grid.children];
-  if (!tiles.length) return 1;
-  const top = tiles[0].offsetTop;
-  return Math.max(1, tiles.filter((tile) => tile.offsetTop === top).length);
-}
-
-function move(step) {
-  const unit = current;
-  if (!unit) return;
-  const next = unit.cursor + step;
-  if (next < 0 || next >= unit.items.length) return;
-  unit.cursor = next;
-  paintPage(unit);
-  $(`tile-${unit.items[next].face_id}`)?.scrollIntoView({ block: 'nearest' });
-}
+const grid = new PageGrid(el.grid);
 
 // On a mixed page each answer says whom its face was suggested as, and where from.
 function ownPerson(unit, item, answer) {
@@ -401,7 +399,7 @@ function ownPerson(unit, item, answer) {
 }
 
 function acceptPage() {
-  const unit = current;
+  const unit = queue.current;
   if (!unit || !GRID) return;
   const answers = unit.items.map((item) => ownPerson(unit, item, {
     face_id: item.face_id,
@@ -411,7 +409,7 @@ function acceptPage() {
 }
 
 function skipPage() {
-  const unit = current;
+  const unit = queue.current;
   if (!unit) return;
   submit(unit, unit.items.map((item) => ownPerson(unit, item, { face_id: item.face_id, answer: 'skip' })), '');
 }
@@ -420,88 +418,47 @@ function skipPage() {
 
 function submit(unit, answers, shownName, confirmed = false) {
   const body = unit.person_id ? { person_id: unit.person_id, answers } : { answers };
-  if (unit.source === 'model' || unit.source === 'nearest') body.source = unit.source;
+  if (unit.source in SCORE_TITLES) body.source = unit.source;
   if (confirmed) body.confirm = true;
-  const entry = { unit, body, shownName, state: 'pending', result: null };
   for (const a of answers) inFlight.add(a.face_id);
-  entry.promise = chain.then(() => api('POST', '/confirm', body)).then(
-    (result) => {
-      entry.result = result;
-      entry.state = 'saved';
+  history.record({ unit, body, shownName }, () => api('POST', '/confirm', body), {
+    saved: (result) => {
       for (const a of answers) inFlight.delete(a.face_id);
       if (result.retrain_job_id) toast(`Enough new answers: a model is training (job #${result.retrain_job_id}).`);
-      renderHistory();
-      return result;
     },
-    (error) => {
-      entry.state = 'failed';
+    failed: (error) => {
       for (const a of answers) inFlight.delete(a.face_id);
       pending += answers.length - skipsIn(answers);
-      renderHistory();
       bringBack(unit);
       if (error.status === 409 && !confirmed) {
         const yes = window.confirm(`${error.message}\n\nA person appears once in a photo, unless it is a mirror, a poster or twins. Save anyway?`);
-        if (yes && current === unit) submit(unit, answers, shownName, true);
+        if (yes && queue.current === unit) submit(unit, answers, shownName, true);
       } else {
         showError(error);
       }
-      return null;
     },
-  );
-  chain = entry.promise.catch(() => null);
-  history.unshift(entry);
-  if (history.length > 50) history.pop();
+  });
   pending -= answers.length - skipsIn(answers);
-  renderHistory();
   showNext();
 }
 
 const skipsIn = (answers) => answers.filter((a) => a.answer === 'skip').length;
 
 function bringBack(unit) {
-  if (current && current !== unit) buffer.unshift(current);
-  current = unit;
+  queue.bringBack(unit);
   render();
 }
 
-function undoLast() {
-  const entry = history.find((e) => e.state === 'pending' || e.state === 'saved');
-  if (!entry) {
-    toast('Nothing to undo on this page. Older answers can be undone from Activity.');
-    return;
-  }
-  undoEntry(entry, true);
-}
-
 function undoEntry(entry, reshow) {
-  entry.state = 'undoing';
   const { unit, body } = entry;
-  if (reshow) {
-    if (current) buffer.unshift(current);
-    current = unit;
-    render();
-  }
+  if (reshow) bringBack(unit);
   pending += body.answers.length - skipsIn(body.answers);
   showPending();
   for (const a of body.answers) inFlight.add(a.face_id);
-  const work = entry.promise.then((result) => {
-    if (!result) return null;
-    return api('POST', `/batches/${result.batch}/undo`);
-  }).then(
-    () => {
-      entry.state = 'undone';
-      for (const a of body.answers) inFlight.delete(a.face_id);
-      renderHistory();
-    },
-    (error) => {
-      entry.state = 'saved';
-      for (const a of body.answers) inFlight.delete(a.face_id);
-      renderHistory();
-      showError(error);
-    },
-  );
-  chain = chain.then(() => work).catch(() => null);
-  renderHistory();
+  const settle = () => {
+    for (const a of body.answers) inFlight.delete(a.face_id);
+  };
+  history.undo(entry, { undone: settle, kept: settle });
 }
 
 function describe(entry) {
@@ -520,39 +477,11 @@ function describe(entry) {
   return `${entry.shownName}, not ${entry.unit.person_name}`;
 }
 
-function renderHistory() {
-  el.history.replaceChildren();
-  for (const entry of history.slice(0, 8)) {
-    const li = document.createElement('li');
-    li.className = `history-entry ${entry.state}`;
-    const image = document.createElement('img');
-    image.className = 'chip tiny';
-    image.src = chipUrl(entry.unit.items[0].face_id);
-    image.alt = '';
-    image.width = 40;
-    image.height = 40;
-    const text = document.createElement('span');
-    text.textContent = describe(entry);
-    const state = document.createElement('span');
-    state.className = 'muted';
-    state.textContent = { pending: 'saving…', saved: '', undoing: 'undoing…', undone: 'undone', failed: 'not saved' }[entry.state];
-    li.append(image, text, state);
-    if (entry.state === 'saved' || entry.state === 'pending') {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'small';
-      button.textContent = 'Undo';
-      button.addEventListener('click', () => undoEntry(entry, entry === history[0]));
-      li.append(button);
-    }
-    el.history.append(li);
-  }
-}
-
 // ------------------------------------------------------------------ keyboard
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: correct });
 
+const undoLast = () => history.undoLast();
 const ONE_KEYS = {
   y: () => answerOne('yes'),
   Enter: () => answerOne('yes'),
@@ -560,49 +489,14 @@ const ONE_KEYS = {
   s: () => answerOne('skip'),
   z: undoLast,
 };
-const PAGE_KEYS = {
-  Enter: acceptPage,
-  ' ': () => current && toggle(current, current.items[current.cursor].face_id),
-  x: () => current && toggle(current, current.items[current.cursor].face_id),
-  s: skipPage,
-  z: undoLast,
-  ArrowLeft: () => move(-1),
-  h: () => move(-1),
-  ArrowRight: () => move(1),
-  l: () => move(1),
-  ArrowUp: () => move(-columns()),
-  k: () => move(-columns()),
-  ArrowDown: () => move(columns()),
-  j: () => move(columns()),
-};
+// besides the grid's own keys: arrows or hjkl move, Space or x refuses a face or takes it back
+const PAGE_KEYS = { Enter: acceptPage, s: skipPage, z: undoLast };
 
 document.addEventListener('keydown', (event) => {
-  if (event.isComposing || event.keyCode === 229 || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  const inName = target === el.name;
-  if (!inName && target.closest?.('input, select, textarea, [contenteditable]')) return;
-  if (inName && el.name.value !== '') {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      autocomplete.resolve().then(correct);
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      autocomplete.clear();
-    }
-    return;
-  }
-  const ownButton = target.tagName === 'BUTTON' && !target.classList.contains('tile-select');
-  if (ownButton && (event.key === 'Enter' || event.key === ' ')) return;
-  if (target.tagName === 'A' && event.key === 'Enter') return;
-  const keys = GRID ? PAGE_KEYS : ONE_KEYS;
-  const command = keys[event.key];
-  if (!current && event.key !== 'z') return;
-  if (command) {
-    event.preventDefault();
-    command();
-  } else if (MODE === 'one' && !inName && event.key.length === 1 && !event.repeat) {
-    el.name.focus({ preventScroll: true });
-  }
+  if (!pageKey(event, { autocomplete, onName: () => autocomplete.resolve().then(correct) })) return;
+  if (!queue.current && event.key !== 'z') return;
+  if (GRID) answerKey(event, { grid, commands: PAGE_KEYS });
+  else answerKey(event, { commands: ONE_KEYS, typeTo: el.name });
 });
 
 for (const button of document.querySelectorAll('#confirm-app .actions [data-action]')) {
@@ -615,12 +509,12 @@ for (const button of document.querySelectorAll('#confirm-app .actions [data-acti
   });
 }
 
-buffer = unitsOf(initial);
-buffer.forEach(preloadUnit);
-exhausted = buffer.length === 0;
+queue.ahead = unitsOf(initial);
+queue.ahead.forEach(preloadUnit);
+queue.exhausted = queue.ahead.length === 0;
 showNext();
 window.faceloopConfirm = {
-  get current() { return current; },
-  get buffer() { return buffer; },
-  settled: () => chain,
+  get current() { return queue.current; },
+  get buffer() { return queue.ahead; },
+  settled: () => history.chain,
 };

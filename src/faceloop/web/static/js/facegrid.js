@@ -1,39 +1,25 @@
-// A grid of face chips for naming many faces at once (the groups page, "more like this").
-// Every face starts chosen; the labeller takes out the ones that do not belong. A cursor moves
-// with the arrows or hjkl, Space or x takes the face under it out (or back), a click does the
-// same for the face clicked. The grid knows nothing of the server: pages ask it which faces are
-// chosen.
+// A grid of face chips for naming many faces at once (the groups page, "more like this", the
+// passers-by). Every face starts chosen; the labeller takes out the ones that do not belong (the
+// keys and clicks are TileGrid's). The grid knows nothing of the server: pages ask it which faces
+// are chosen.
 
-const chipUrl = (faceId) => `/api/v1/faces/${faceId}/chip.jpg`;
-const preloaded = new Map();
+import { chipUrl } from './common.js';
+import { TileGrid } from './grid.js';
+import { preloader } from './preload.js';
+
+const preload = preloader(600);
 
 export function preloadChips(faceIds) {
-  for (const id of faceIds) {
-    const url = chipUrl(id);
-    if (preloaded.has(url)) continue;
-    const image = new Image();
-    image.decoding = 'async';
-    image.src = url;
-    preloaded.set(url, image);
-    if (preloaded.size > 600) preloaded.delete(preloaded.keys().next().value);
-  }
+  preload(faceIds.map(chipUrl));
 }
 
-export class FaceGrid {
+export class FaceGrid extends TileGrid {
   constructor(list, { onToggle = () => {}, similarLinks = true } = {}) {
-    this.list = list;
-    this.onToggle = onToggle;
+    super(list, { onToggle });
     this.similarLinks = similarLinks;
     this.faces = [];
     this.out = new Set();
     this.cursor = 0;
-    list.addEventListener('click', (event) => {
-      const button = event.target.closest('.tile-select');
-      if (!button) return;
-      const index = Number(button.closest('.face-tile').dataset.index);
-      this.cursor = index;
-      this.toggle(index);
-    });
   }
 
   // faces: [{face_id, image_id, distance, note?}], most central first; `out`: the ids of
@@ -94,10 +80,6 @@ export class FaceGrid {
     return li;
   }
 
-  tiles() {
-    return [...this.list.children];
-  }
-
   paint() {
     this.tiles().forEach((li, index) => {
       const out = this.out.has(this.faces[index].face_id);
@@ -107,31 +89,9 @@ export class FaceGrid {
     });
   }
 
-  toggle(index = this.cursor) {
-    const face = this.faces[index];
-    if (!face) return;
-    if (this.out.has(face.face_id)) this.out.delete(face.face_id);
-    else this.out.add(face.face_id);
-    this.paint();
-    this.onToggle();
-  }
-
-  columns() {
-    const tiles = this.tiles();
-    if (tiles.length < 2) return 1;
-    const top = tiles[0].offsetTop;
-    const n = tiles.findIndex((li) => li.offsetTop !== top);
-    return n === -1 ? tiles.length : n;
-  }
-
-  move(dx, dy) {
-    if (!this.faces.length) return;
-    const step = dx + dy * this.columns();
-    const next = this.cursor + step;
-    if (next < 0 || next >= this.faces.length) return;
-    this.cursor = next;
-    this.paint();
-    this.tiles()[next]?.scrollIntoView({ block: 'nearest' });
+  flip(faceId) {
+    if (this.out.has(faceId)) this.out.delete(faceId);
+    else this.out.add(faceId);
   }
 
   // the faces still chosen, and those taken out
@@ -142,23 +102,4 @@ export class FaceGrid {
   excluded() {
     return this.faces.map((f) => f.face_id).filter((id) => this.out.has(id));
   }
-}
-
-// Keys the grid answers: arrows and hjkl move, Space and x take a face out or back.
-const MOVES = {
-  ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1],
-  h: [-1, 0], l: [1, 0], k: [0, -1], j: [0, 1],
-};
-
-export function gridKey(grid, event) {
-  const move = MOVES[event.key];
-  if (move) {
-    grid.move(...move);
-    return true;
-  }
-  if (event.key === ' ' || event.key === 'x') {
-    grid.toggle();
-    return true;
-  }
-  return false;
 }

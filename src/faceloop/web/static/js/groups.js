@@ -5,9 +5,12 @@
 // answers go to the server in order in the background, and a failed one brings its group back.
 // Undo (z) withdraws the last answer as soon as it has been saved and shows its group again.
 
-import { api, showError, toast } from './common.js';
+import { api, chipUrl, plural, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
-import { FaceGrid, gridKey, preloadChips } from './facegrid.js';
+import { FaceGrid, preloadChips } from './facegrid.js';
+import { History, undoBatch } from './history.js';
+import { answerKey, pageKey } from './keys.js';
+import { Queue } from './queue.js';
 
 const initial = JSON.parse(document.getElementById('initial').textContent);
 const $ = (id) => document.getElementById(id);
@@ -28,20 +31,15 @@ const el = {
 const PAGE = 50;
 const AHEAD = 2;
 
-let current = null; // a group's detail: {summary, faces, merge_candidates}
-let ahead = []; // details fetched ahead, shown next
-let fetching = null;
-let exhausted = false;
-let chain = Promise.resolve();
 let busy = false; // an action that must finish before anything else (merge, split)
 const seen = new Set(); // groups shown on this page: not offered again until a reload
-const history = [];
 
 const grid = new FaceGrid($('group-grid'), { onToggle: () => el.name.focus({ preventScroll: true }) });
-
-function plural(n, word) {
-  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
-}
+const history = new History(el.history, {
+  cover: (entry) => entry.detail.faces[0]?.face_id,
+  describe,
+  onUndo: undoEntry,
+});
 
 // ------------------------------------------------------------------ fetching ahead
 
@@ -50,54 +48,43 @@ async function nextGroupId() {
     const page = await api('GET', `/groups?limit=${PAGE}&offset=${offset}`);
     el.total.textContent = page.total.toLocaleString();
     el.faces.textContent = page.faces.toLocaleString();
-    const fresh = page.groups.find((g) => !seen.has(g.id) && !ahead.some((d) => d.summary.id === g.id));
+    const fresh = page.groups.find((g) => !seen.has(g.id) && !queue.ahead.some((d) => d.summary.id === g.id));
     if (fresh) return fresh.id;
     if (page.groups.length < PAGE) return null;
   }
   return null;
 }
 
-function refill() {
-  if (fetching || exhausted || ahead.length >= AHEAD) return fetching;
-  fetching = nextGroupId()
+// the queue holds group details ({summary, faces, merge_candidates}); a group already seen
+// (shown here, or split or merged away) is passed over, and the next one asked for
+const queue = new Queue({
+  low: AHEAD,
+  load: () => nextGroupId()
     .then((id) => (id === null ? null : api('GET', `/groups/${id}`)))
     .then((detail) => {
-      if (detail === null) {
-        exhausted = true;
-        return;
-      }
+      if (detail === null) return null;
       if (detail.faces.length && !seen.has(detail.summary.id)) {
         preloadChips(detail.faces.map((f) => f.face_id));
-        ahead.push(detail);
-      } else {
-        seen.add(detail.summary.id);
+        return [detail];
       }
-    })
-    .catch((error) => {
-      showError(error);
-      exhausted = true;
-      setTimeout(() => {
-        exhausted = false;
-        refill();
-      }, 5000);
-    })
-    .finally(() => {
-      fetching = null;
-      if (!current) showNext();
-      else refill();
-    });
-  return fetching;
-}
+      seen.add(detail.summary.id);
+      return [];
+    }),
+  loaded: () => {
+    if (!queue.current) showNext();
+    else queue.refill();
+  },
+});
 
 function showNext() {
-  const next = ahead.shift() || null;
-  if (!next) refill();
+  const next = queue.next();
+  if (!next) queue.refill();
   show(next);
-  if (next) refill();
+  if (next) queue.refill();
 }
 
 function show(detail) {
-  current = detail;
+  queue.current = detail;
   if (detail) seen.add(detail.summary.id);
   render();
 }
@@ -106,10 +93,10 @@ function show(detail) {
 
 function render() {
   autocomplete.clear();
+  const current = queue.current;
   if (!current) {
     el.view.hidden = true;
-    el.empty.hidden = fetching !== null && !exhausted;
-    if (fetching) fetching.then(() => { if (!current) el.empty.hidden = false; });
+    queue.showEmpty(el.empty);
     return;
   }
   el.empty.hidden = true;
@@ -134,13 +121,13 @@ function render() {
   }
   el.name.placeholder = s.suggested_name ? `${s.suggested_name}, or type another name` : '';
   grid.show(current.faces);
-  renderMerges();
+  renderMerges(current);
   el.name.focus({ preventScroll: true });
 }
 
-function renderMerges() {
+function renderMerges(detail) {
   el.mergeList.replaceChildren();
-  const candidates = current.merge_candidates.filter((c) => c.size > 0);
+  const candidates = detail.merge_candidates.filter((c) => c.size > 0);
   el.mergeBox.hidden = candidates.length === 0;
   candidates.forEach((candidate, index) => {
     const li = document.createElement('li');
@@ -153,7 +140,7 @@ function renderMerges() {
     for (const faceId of candidate.cover_face_ids) {
       const image = document.createElement('img');
       image.className = 'chip small';
-      image.src = `/api/v1/faces/${faceId}/chip.jpg`;
+      image.src = chipUrl(faceId);
       image.alt = '';
       image.width = 64;
       image.height = 64;
@@ -180,45 +167,32 @@ function renderMerges() {
 
 // ------------------------------------------------------------------ answering
 
-function record(detail, kind, send, shownName, excluded = []) {
-  const entry = { detail, kind, shownName, state: 'pending', result: null, count: 0 };
-  entry.promise = chain.then(send).then(
-    (result) => {
-      entry.result = result;
-      entry.state = 'saved';
-      renderHistory();
-      return result;
-    },
-    (error) => {
-      entry.state = 'failed';
-      renderHistory();
-      bringBack(detail, excluded);
-      if (error.status === 409 && kind === 'label' && entry.retry) {
+// A failed answer brings its group back as it was, taken-out faces and all; a label refused
+// because the person is already in one of the photos (409) may be sent again, confirmed.
+function record(entry, send, excluded = [], retry = null) {
+  history.record(entry, send, {
+    failed: (error) => {
+      bringBack(entry.detail, excluded);
+      if (error.status === 409 && retry) {
         if (window.confirm(`${error.message.replace(/ Send confirm=true.*$/, '')}.\n\nName them anyway?`)) {
-          entry.retry();
+          retry();
         }
       } else {
         showError(error);
       }
-      return null;
     },
-  );
-  chain = entry.promise.catch(() => null);
-  history.unshift(entry);
-  if (history.length > 50) history.pop();
-  renderHistory();
-  return entry;
+  });
 }
 
 function bringBack(detail, excluded = []) {
-  if (current && current !== detail) ahead.unshift(current);
+  queue.bringBack(detail);
   show(detail);
   for (const id of excluded) grid.out.add(id);
   grid.paint();
 }
 
 function labelGroup(person, shownName, confirm = false) {
-  const detail = current;
+  const detail = queue.current;
   if (!detail) return;
   const chosen = grid.chosen();
   if (!chosen.length) {
@@ -232,39 +206,37 @@ function labelGroup(person, shownName, confirm = false) {
     confirm,
   };
   const send = () => api('POST', `/groups/${detail.summary.id}/label`, body);
-  const entry = record(detail, 'label', send, shownName, body.exclude_face_ids);
-  entry.count = chosen.length;
-  entry.retry = () => labelGroup(person, shownName, true);
+  const entry = { detail, kind: 'label', shownName, count: chosen.length };
+  record(entry, send, body.exclude_face_ids, () => labelGroup(person, shownName, true));
   showNext();
 }
 
 function markUnknown() {
-  const detail = current;
+  const detail = queue.current;
   if (!detail) return;
   const chosen = grid.chosen();
   if (!chosen.length) return;
   const body = { exclude_face_ids: grid.excluded(), face_ids: detail.faces.map((f) => f.face_id) };
   const send = () => api('POST', `/groups/${detail.summary.id}/unknown`, body);
-  const entry = record(detail, 'unknown', send, '', body.exclude_face_ids);
-  entry.count = chosen.length;
+  record({ detail, kind: 'unknown', count: chosen.length }, send, body.exclude_face_ids);
   showNext();
 }
 
 function rejectGroup() {
-  const detail = current;
+  const detail = queue.current;
   if (!detail) return;
-  const entry = record(detail, 'reject', () => api('POST', `/groups/${detail.summary.id}/reject`), '');
-  entry.count = detail.faces.length;
+  const send = () => api('POST', `/groups/${detail.summary.id}/reject`);
+  record({ detail, kind: 'reject', count: detail.faces.length }, send);
   showNext();
 }
 
 function skip() {
-  if (!current) return;
+  if (!queue.current) return;
   showNext();
 }
 
 function acceptSuggestion() {
-  const s = current?.summary;
+  const s = queue.current?.summary;
   if (s?.suggested_person_id) {
     labelGroup({ person_id: s.suggested_person_id }, s.suggested_name);
   } else {
@@ -293,7 +265,7 @@ async function exclusive(work) {
   if (busy) return;
   busy = true;
   try {
-    await chain;
+    await history.chain;
     await work();
   } catch (error) {
     showError(error);
@@ -303,113 +275,82 @@ async function exclusive(work) {
 }
 
 function mergeWith(otherId) {
-  const detail = current;
+  const detail = queue.current;
   if (!detail) return;
   exclusive(async () => {
     const result = await api('POST', `/groups/${detail.summary.id}/merge`, { other_id: otherId });
     const kept = result.group_ids[0];
     seen.add(otherId);
-    ahead = ahead.filter((d) => d.summary.id !== otherId && d.summary.id !== kept);
-    show(await api('GET', `/groups/${kept}`));
-    toast('Merged: the two groups are one now.');
-    refill();
+    queue.ahead = queue.ahead.filter((d) => d.summary.id !== otherId && d.summary.id !== kept);
+    const merged = await api('GET', `/groups/${kept}`);
+    show(merged);
+    done({ detail: merged, kind: 'merge', count: merged.faces.length }, result);
+    toast('Merged: the two groups are one now (z takes it back).');
+    queue.refill();
   });
 }
 
 function mergeFirst() {
-  const first = current?.merge_candidates.find((c) => c.size > 0);
+  const first = queue.current?.merge_candidates.find((c) => c.size > 0);
   if (first) mergeWith(first.id);
   else toast('No group looks like this one.');
 }
 
 function splitGroup() {
-  const detail = current;
+  const detail = queue.current;
   if (!detail) return;
   exclusive(async () => {
     const result = await api('POST', `/groups/${detail.summary.id}/split`);
     const parts = await Promise.all(result.group_ids.map((id) => api('GET', `/groups/${id}`)));
     const [first, ...rest] = parts.filter((d) => d.faces.length);
     for (const part of rest) preloadChips(part.faces.map((f) => f.face_id));
-    ahead = [...rest, ...ahead.filter((d) => !result.group_ids.includes(d.summary.id))];
+    queue.ahead = [...rest, ...queue.ahead.filter((d) => !result.group_ids.includes(d.summary.id))];
     show(first || null);
     if (!first) showNext();
-    toast(`Split in ${plural(parts.length, 'part')}: name each on its own.`);
+    done({ detail, kind: 'split', count: detail.faces.length }, result);
+    toast(`Split in ${plural(parts.length, 'part')}: name each on its own (z takes it back).`);
   });
 }
 
-function undoLast() {
-  const entry = history.find((e) => e.state === 'pending' || e.state === 'saved');
-  if (!entry) {
-    toast('Nothing to undo on this page. Older answers can be undone from Activity.');
-    return;
-  }
-  undoEntry(entry);
+// A merge or split, done at once (not queued like an answer), goes into the history as saved.
+function done(entry, result) {
+  history.add({ ...entry, state: 'saved', result, promise: Promise.resolve(result) });
 }
 
+// How each kind of entry is taken back on the server (result: what doing it answered)
+const WITHDRAW = {
+  reject: (id) => api('POST', `/groups/${id}/reject/undo`),
+  merge: (id) => api('POST', `/groups/${id}/merge/undo`),
+  split: (id) => api('POST', `/groups/${id}/split/undo`),
+};
+
 function undoEntry(entry) {
-  entry.state = 'undoing';
-  renderHistory();
   const id = entry.detail.summary.id;
-  const work = entry.promise
-    .then((result) => {
-      if (!result) return null;
-      if (entry.kind === 'reject') return api('POST', `/groups/${id}/reject/undo`);
-      return api('POST', `/batches/${result.batch}/undo`);
-    })
-    .then(() => api('GET', `/groups/${id}`))
-    .then(
-      (detail) => {
-        entry.state = 'undone';
-        renderHistory();
-        if (detail.faces.length) {
-          preloadChips(detail.faces.map((f) => f.face_id));
-          bringBack(detail);
-        }
-      },
-      (error) => {
-        entry.state = 'saved';
-        renderHistory();
-        showError(error);
-      },
-    );
-  chain = chain.then(() => work).catch(() => null);
+  history.undo(entry, {
+    withdraw: async (result) => {
+      if (result) await (WITHDRAW[entry.kind] ? WITHDRAW[entry.kind](id) : undoBatch(result));
+      return api('GET', `/groups/${id}`);
+    },
+    undone: (detail) => {
+      if (entry.kind === 'split') {
+        // the parts split off are gone again
+        queue.ahead = queue.ahead.filter((d) => !entry.result.group_ids.includes(d.summary.id));
+      }
+      if (detail.faces.length) {
+        preloadChips(detail.faces.map((f) => f.face_id));
+        bringBack(detail);
+      }
+    },
+  });
 }
 
 function describe(entry) {
   const faces = plural(entry.count, 'face');
   if (entry.kind === 'label') return `${faces} → ${entry.shownName}`;
   if (entry.kind === 'unknown') return `${faces} → unknown person`;
+  if (entry.kind === 'merge') return `${faces}: two groups merged`;
+  if (entry.kind === 'split') return `${faces} split in two`;
   return `${faces}: not the same person`;
-}
-
-function renderHistory() {
-  el.history.replaceChildren();
-  for (const entry of history.slice(0, 8)) {
-    const li = document.createElement('li');
-    li.className = `history-entry ${entry.state}`;
-    const image = document.createElement('img');
-    image.className = 'chip tiny';
-    const cover = entry.detail.faces[0];
-    if (cover) image.src = `/api/v1/faces/${cover.face_id}/chip.jpg`;
-    image.alt = '';
-    image.width = 40;
-    image.height = 40;
-    const text = document.createElement('span');
-    text.textContent = describe(entry);
-    const state = document.createElement('span');
-    state.className = 'muted';
-    state.textContent = { pending: 'saving…', saved: '', undoing: 'undoing…', undone: 'undone', failed: 'not saved' }[entry.state];
-    li.append(image, text, state);
-    if (entry.state === 'saved' || entry.state === 'pending') {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'small';
-      button.textContent = 'Undo';
-      button.addEventListener('click', () => undoEntry(entry));
-      li.append(button);
-    }
-    el.history.append(li);
-  }
 }
 
 // ------------------------------------------------------------------ re-clustering
@@ -422,10 +363,10 @@ document.addEventListener('faceloop:job-started', (event) => started.add(event.d
 document.addEventListener('faceloop:jobs-finished', (event) => {
   event.preventDefault();
   if (event.detail.some((job) => started.has(job.id))) {
-    chain.then(() => location.reload());
+    history.chain.then(() => location.reload());
   } else {
-    exhausted = false;
-    refill();
+    queue.exhausted = false;
+    queue.refill();
   }
 });
 
@@ -433,6 +374,7 @@ document.addEventListener('faceloop:jobs-finished', (event) => {
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
 
+const undoLast = () => history.undoLast();
 const COMMANDS = {
   Enter: accept,
   y: acceptSuggestion,
@@ -444,35 +386,13 @@ const COMMANDS = {
 };
 
 document.addEventListener('keydown', (event) => {
-  if (event.isComposing || event.keyCode === 229 || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  const inName = target === el.name;
-  if (!inName && target.closest?.('input, select, textarea, [contenteditable]')) return;
-  if (inName && el.name.value !== '') {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      acceptTyped();
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      autocomplete.clear();
-    }
-    return;
-  }
-  if (target.tagName === 'BUTTON' && (event.key === 'Enter' || event.key === ' ')) return;
-  if (target.tagName === 'A' && event.key === 'Enter') return;
+  if (!pageKey(event, { autocomplete, onName: acceptTyped })) return;
   if (busy) {
     event.preventDefault();
     return;
   }
-  if (!current && event.key !== 'z') return;
-  if (current && gridKey(grid, event)) {
-    event.preventDefault();
-  } else if (COMMANDS[event.key]) {
-    event.preventDefault();
-    COMMANDS[event.key]();
-  } else if (!inName && event.key.length === 1 && !event.repeat) {
-    el.name.focus({ preventScroll: true });
-  }
+  if (!queue.current && event.key !== 'z') return;
+  answerKey(event, { grid: queue.current && grid, commands: COMMANDS, typeTo: el.name });
 });
 
 const ACTIONS = {
@@ -485,18 +405,14 @@ for (const button of document.querySelectorAll('.group-answer [data-action]')) {
   });
 }
 
-if (initial.detail && initial.detail.faces.length) {
-  show(initial.detail);
-} else {
-  current = null;
-}
+if (initial.detail && initial.detail.faces.length) show(initial.detail);
 for (const id of initial.seen || []) seen.add(id);
-if (current) refill();
+if (queue.current) queue.refill();
 else showNext();
 
 window.faceloopGroups = {
-  get current() { return current; },
-  get ahead() { return ahead; },
+  get current() { return queue.current; },
+  get ahead() { return queue.ahead; },
   get grid() { return grid; },
-  settled: () => chain,
+  settled: () => history.chain,
 };

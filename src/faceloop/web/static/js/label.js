@@ -5,8 +5,12 @@
 // failed one brings its face back. Undo (z) shows the last face again at once and withdraws its
 // answer as soon as that answer has been saved.
 
-import { api, showError, toast } from './common.js';
+import { api, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
+import { History } from './history.js';
+import { answerKey, pageKey } from './keys.js';
+import { preloader } from './preload.js';
+import { Queue } from './queue.js';
 
 const app = document.getElementById('label-app');
 const filters = JSON.parse(app.dataset.filters);
@@ -37,94 +41,68 @@ const BATCH = 8;
 const PHOTO_SIZE = 1024;
 const SVG = 'http://www.w3.org/2000/svg';
 
-let buffer = [];
-let current = null;
 let remaining = initial.remaining;
-let fetching = null;
-let exhausted = false;
-let chain = Promise.resolve();
 let dialogOpen = false;
-let retry = null;
 let namedCount = 0; // answers naming a person so far: suggestions fetched before one are stale
 const pending = new Set();
-const history = [];
 const labelsHere = new Map(); // image id -> Map(face id -> person id), answers made on this page
-const preloaded = new Map();
+const preloadImages = preloader(200);
 
-const chipUrl = (item) => `/api/v1/faces/${item.face_id}/chip.jpg`;
-const photoUrl = (item) => `/api/v1/photos/${item.image_id}/image.jpg?size=${PHOTO_SIZE}`;
+const chip = (item) => chipUrl(item.face_id);
+const photo = (item) => photoUrl(item.image_id, PHOTO_SIZE);
+const preload = (item) => preloadImages([chip(item), photo(item)]);
+const faceOf = (item) => [item.face_id];
 
-function preload(item) {
-  for (const url of [chipUrl(item), photoUrl(item)]) {
-    if (preloaded.has(url)) continue;
-    const image = new Image();
-    image.decoding = 'async';
-    image.src = url;
-    preloaded.set(url, image);
-    if (preloaded.size > 200) preloaded.delete(preloaded.keys().next().value);
-  }
-}
-
-function known(faceId) {
-  return pending.has(faceId) || buffer.some((i) => i.face_id === faceId)
-    || current?.face_id === faceId;
-}
-
-function refill() {
-  if (fetching || exhausted || buffer.length >= LOW_WATER) return fetching;
-  const params = new URLSearchParams({ limit: BATCH });
-  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
-  for (const id of pending) params.append('exclude', id);
-  for (const item of buffer) params.append('exclude', item.face_id);
-  if (current) params.append('exclude', current.face_id);
-  fetching = api('GET', '/queue?' + params)
-    .then((page) => {
+const queue = new Queue({
+  low: LOW_WATER,
+  load: () => {
+    const params = new URLSearchParams({ limit: BATCH });
+    for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+    for (const id of queue.held(faceOf, pending)) params.append('exclude', id);
+    return api('GET', '/queue?' + params).then((page) => {
       remaining = page.remaining;
-      const fresh = page.items.filter((item) => !known(item.face_id));
+      const known = queue.held(faceOf, pending);
+      const fresh = page.items.filter((item) => !known.has(item.face_id));
       for (const item of fresh) item.fetchedAt = namedCount;
       fresh.forEach(preload);
-      buffer.push(...fresh);
-      exhausted = fresh.length === 0;
-    })
-    .catch(showError)
-    .finally(() => {
-      fetching = null;
-      if (!current) showNext();
-      else showRemaining();
+      return fresh.length ? fresh : null;
     });
-  return fetching;
-}
+  },
+  loaded: () => {
+    if (!queue.current) showNext();
+    else showRemaining();
+  },
+});
+
+const history = new History(el.history, {
+  cover: (entry) => entry.item.face_id,
+  describe,
+  onUndo: undoEntry,
+});
 
 function showRemaining() {
   el.remaining.textContent = Math.max(0, remaining).toLocaleString();
 }
 
 function showNext() {
-  current = buffer.shift() || null;
-  render();
-  refill();
+  queue.advance(render);
 }
 
 function render() {
   showRemaining();
-  if (!current) {
+  const item = queue.current;
+  if (!item) {
     el.question.hidden = true;
-    el.empty.hidden = fetching !== null && !exhausted;
-    if (fetching) fetching.then(() => { if (!current) el.empty.hidden = false; });
-    clearTimeout(retry);
-    retry = setTimeout(() => {
-      exhausted = false;
-      if (!current) refill();
-    }, 5000);
+    queue.showEmpty(el.empty);
+    queue.retryIn(5000, { whileEmpty: true });
     return;
   }
   el.empty.hidden = true;
   el.question.hidden = false;
-  const item = current;
-  el.chip.src = chipUrl(item);
+  el.chip.src = chip(item);
   el.chip.alt = `face ${item.face_id}`;
   el.caption.textContent = `face ${item.face_id}` + (item.skipped ? ' · skipped before' : '');
-  el.photo.src = photoUrl(item);
+  el.photo.src = photo(item);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
   $('more-like-this').href = `/similar/${item.face_id}`;
   el.folder.textContent = item.folder || '';
@@ -140,10 +118,10 @@ function render() {
 // names were given, gets fresh ones once the answers before it are saved.
 function refreshSuggestions(item) {
   item.fetchedAt = namedCount;
-  chain.then(() => api('GET', `/faces/${item.face_id}`)).then((fresh) => {
+  history.chain.then(() => api('GET', `/faces/${item.face_id}`)).then((fresh) => {
     item.suggestions = fresh.suggestions;
     item.others = fresh.others;
-    if (current === item) {
+    if (queue.current === item) {
       renderSuggestions(item);
       renderOthers(item);
     }
@@ -181,7 +159,7 @@ function renderOthers(item) {
     const figure = document.createElement('figure');
     const image = document.createElement('img');
     image.className = 'chip small';
-    image.src = `/api/v1/faces/${face.face_id}/chip.jpg`;
+    image.src = chipUrl(face.face_id);
     image.alt = `another face in the photo`;
     image.width = 64;
     image.height = 64;
@@ -256,68 +234,54 @@ function confirmSamePerson(name) {
 }
 
 async function answer(verdict, extra = {}, shownName = '') {
-  const item = current;
+  const item = queue.current;
   if (!item) return;
   if (verdict === 'person' && extra.person_id && !extra.confirm && conflict(item, extra.person_id)) {
     if (!(await confirmSamePerson(shownName))) return;
     extra = { ...extra, confirm: true };
   }
   const body = { verdict, ...extra };
-  const entry = { item, body, shownName, state: 'pending', result: null };
+  const entry = { item, body, shownName };
   pending.add(item.face_id);
-  entry.promise = chain.then(() => api('POST', `/faces/${item.face_id}/label`, body)).then(
-    (result) => {
-      entry.result = result;
-      entry.state = 'saved';
+  history.record(entry, () => api('POST', `/faces/${item.face_id}/label`, body), {
+    saved: (result) => {
       if (result.verdict === 'person') {
         if (!labelsHere.has(item.image_id)) labelsHere.set(item.image_id, new Map());
         labelsHere.get(item.image_id).set(item.face_id, result.person_id);
         entry.shownName = result.person_name;
       }
       pending.delete(item.face_id);
-      renderHistory();
-      return result;
     },
-    (error) => {
-      entry.state = 'failed';
+    failed: (error) => {
       pending.delete(item.face_id);
-      renderHistory();
       bringBack(item);
       if (error.status === 409 && verdict === 'person') {
         // someone (or another tab) named this person on another face of the photo meanwhile
         confirmSamePerson(shownName).then((yes) => {
-          if (yes && current === item) answer(verdict, { ...extra, confirm: true }, shownName);
+          if (yes && queue.current === item) answer(verdict, { ...extra, confirm: true }, shownName);
         });
       } else {
         showError(error);
       }
-      return null;
     },
-  );
-  chain = entry.promise.catch(() => null);
-  history.unshift(entry);
-  if (history.length > 50) history.pop();
+  });
   if (verdict === 'person') namedCount += 1;
   if (verdict !== 'skip') remaining -= 1;
-  renderHistory();
   showNext();
 }
 
 function bringBack(item) {
-  if (current) buffer.unshift(current);
-  current = item;
+  queue.bringBack(item);
   render();
 }
 
 function pickSuggestion(index) {
-  const suggestion = current?.suggestions[index];
+  const suggestion = queue.current?.suggestions[index];
   if (!suggestion) return;
   answer('person', { person_id: suggestion.person_id, origin: 'suggestion' }, suggestion.name);
 }
 
-async function acceptTyped() {
-  const option = await autocomplete.resolve();
-  if (!option) return;
+function pick(option) {
   if (option.kind === 'person') {
     answer('person', { person_id: option.match.person_id, origin: 'manual' }, option.match.name);
   } else {
@@ -325,50 +289,29 @@ async function acceptTyped() {
   }
 }
 
+async function acceptTyped() {
+  const option = await autocomplete.resolve();
+  if (option) pick(option);
+}
+
 function accept() {
   if (el.name.value.trim()) acceptTyped();
-  else if (current?.suggestions.length) pickSuggestion(0);
+  else if (queue.current?.suggestions.length) pickSuggestion(0);
   else toast('Type a name, or press n, u or s.');
 }
 
-function undoLast() {
-  const entry = history.find((e) => e.state === 'pending' || e.state === 'saved');
-  if (!entry) {
-    toast('Nothing to undo on this page. Older answers can be undone from Activity.');
-    return;
-  }
-  undoEntry(entry, true);
-}
-
 function undoEntry(entry, reshow) {
-  entry.state = 'undoing';
-  if (reshow) {
-    if (current) buffer.unshift(current);
-    current = entry.item;
-    render();
-  }
+  if (reshow) bringBack(entry.item);
   if (entry.body.verdict !== 'skip') remaining += 1;
   showRemaining();
   pending.add(entry.item.face_id);
-  const work = entry.promise.then((result) => {
-    if (!result) return null;
-    return api('POST', `/batches/${result.batch}/undo`);
-  }).then(
-    () => {
-      entry.state = 'undone';
+  history.undo(entry, {
+    undone: () => {
       labelsHere.get(entry.item.image_id)?.delete(entry.item.face_id);
       pending.delete(entry.item.face_id);
-      renderHistory();
     },
-    (error) => {
-      entry.state = 'saved';
-      pending.delete(entry.item.face_id);
-      renderHistory();
-      showError(error);
-    },
-  );
-  chain = chain.then(() => work).catch(() => null);
-  renderHistory();
+    kept: () => pending.delete(entry.item.face_id),
+  });
 }
 
 function describe(entry) {
@@ -377,48 +320,16 @@ function describe(entry) {
   return { not_face: 'not a face', unknown: 'unknown person', skip: 'skipped' }[verdict] || verdict;
 }
 
-function renderHistory() {
-  el.history.replaceChildren();
-  for (const entry of history.slice(0, 8)) {
-    const li = document.createElement('li');
-    li.className = `history-entry ${entry.state}`;
-    const image = document.createElement('img');
-    image.className = 'chip tiny';
-    image.src = chipUrl(entry.item);
-    image.alt = '';
-    image.width = 40;
-    image.height = 40;
-    const text = document.createElement('span');
-    text.textContent = describe(entry);
-    const state = document.createElement('span');
-    state.className = 'muted';
-    state.textContent = { pending: 'saving…', saved: '', undoing: 'undoing…', undone: 'undone', failed: 'not saved' }[entry.state];
-    li.append(image, text, state);
-    if (entry.state === 'saved' || entry.state === 'pending') {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'small';
-      button.textContent = 'Undo';
-      button.addEventListener('click', () => undoEntry(entry, entry === history[0]));
-      li.append(button);
-    }
-    el.history.append(li);
-  }
-}
-
 // ------------------------------------------------------------------ keyboard
 
-const autocomplete = new Autocomplete(el.name, el.list, {
-  onPick: (option) => {
-    if (option.kind === 'person') {
-      answer('person', { person_id: option.match.person_id, origin: 'manual' }, option.match.name);
-    } else {
-      answer('person', { name: option.name, origin: 'manual' }, option.name);
-    }
-  },
-});
+const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
 
-const COMMANDS = { n: () => answer('not_face'), u: () => answer('unknown'), s: () => answer('skip'), z: undoLast };
+const undoLast = () => history.undoLast();
+const COMMANDS = {
+  Enter: accept, n: () => answer('not_face'), u: () => answer('unknown'), s: () => answer('skip'), z: undoLast,
+};
+// 1 to 9 take that suggestion
+for (let n = 1; n <= 9; n++) COMMANDS[n] = () => pickSuggestion(n - 1);
 
 document.addEventListener('keydown', (event) => {
   if (dialogOpen) {
@@ -428,34 +339,11 @@ document.addEventListener('keydown', (event) => {
     }
     return;
   }
-  if (event.isComposing || event.keyCode === 229 || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  const inName = target === el.name;
-  if (!inName && target.closest?.('input, select, textarea, [contenteditable]')) return;
-  if (inName && el.name.value !== '') {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      acceptTyped();
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      autocomplete.clear();
-    }
-    return;
-  }
-  if (target.tagName === 'BUTTON' && (event.key === 'Enter' || event.key === ' ')) return;
-  if (!current && event.key !== 'z') return;
-  if (event.key === 'Enter') {
-    event.preventDefault();
-    accept();
-  } else if (COMMANDS[event.key]) {
-    event.preventDefault();
-    COMMANDS[event.key]();
-  } else if (/^[1-9]$/.test(event.key)) {
-    event.preventDefault();
-    pickSuggestion(Number(event.key) - 1);
-  } else if (!inName && event.key.length === 1 && !event.repeat) {
-    el.name.focus({ preventScroll: true });
-  }
+  // Enter answers the face even on a focused link, as this page always has (the other pages
+  // leave Enter to the link)
+  if (!pageKey(event, { autocomplete, onName: acceptTyped, links: false })) return;
+  if (!queue.current && event.key !== 'z') return;
+  answerKey(event, { commands: COMMANDS, typeTo: el.name });
 });
 
 for (const button of document.querySelectorAll('.actions [data-action]')) {
@@ -467,9 +355,13 @@ for (const button of document.querySelectorAll('.actions [data-action]')) {
   });
 }
 
-buffer = initial.items.slice();
-for (const item of buffer) item.fetchedAt = 0;
-buffer.forEach(preload);
-exhausted = buffer.length === 0;
+queue.ahead = initial.items.slice();
+for (const item of queue.ahead) item.fetchedAt = 0;
+queue.ahead.forEach(preload);
+queue.exhausted = queue.ahead.length === 0;
 showNext();
-window.faceloopLabel = { get current() { return current; }, get buffer() { return buffer; }, settled: () => chain };
+window.faceloopLabel = {
+  get current() { return queue.current; },
+  get buffer() { return queue.ahead; },
+  settled: () => history.chain,
+};

@@ -2,7 +2,7 @@
 // to someone else; rename, aliases, groups, hide, merge and un-merge. Every change is undoable
 // from the toast that confirms it, and from the history below.
 
-import { api, flash, showError, toast } from './common.js';
+import { api, chipUrl, flash, labelFaces, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 
 const app = document.getElementById('person-app');
@@ -85,14 +85,9 @@ function removeTiles(ids) {
 async function label(body, message) {
   const ids = [...selected];
   try {
-    let result;
-    try {
-      result = await api('POST', '/labels', { face_ids: ids, origin: 'bulk', ...body });
-    } catch (error) {
-      if (error.status !== 409) throw error;
-      if (!window.confirm(`${error.message}\n\nLabel anyway?`)) return;
-      result = await api('POST', '/labels', { face_ids: ids, origin: 'bulk', ...body, confirm: true });
-    }
+    const result = await labelFaces({ face_ids: ids, origin: 'bulk', ...body },
+      (error) => `${error.message}\n\nLabel anyway?`);
+    if (!result) return;
     removeTiles(ids);
     toast(message(result, ids.length), {
       action: 'Undo',
@@ -178,7 +173,7 @@ function tile(face) {
   button.title = `distance ${face.distance.toFixed(2)} · ${face.origin}`;
   const image = document.createElement('img');
   image.className = 'chip';
-  image.src = `/api/v1/faces/${face.face_id}/chip.jpg`;
+  image.src = chipUrl(face.face_id);
   image.alt = `face ${face.face_id}`;
   image.loading = 'lazy';
   image.width = 110;

@@ -2,9 +2,11 @@
 // out the ones that are someone else, then Enter names the rest as the face's person (offered
 // when the face has one) or as the name typed. The next nearest faces follow.
 
-import { api, showError, toast } from './common.js';
+import { api, labelFaces, plural, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
-import { FaceGrid, gridKey } from './facegrid.js';
+import { FaceGrid } from './facegrid.js';
+import { History, undoBatch } from './history.js';
+import { answerKey, pageKey } from './keys.js';
 
 const app = document.getElementById('similar-app');
 const faceId = Number(app.dataset.face);
@@ -23,13 +25,15 @@ let data = JSON.parse($('initial').textContent);
 let offer = null; // {person_id, name, why}: what Enter alone names them
 let busy = false;
 const dismissed = new Set(); // faces taken out before an answer: not offered again here
-const history = [];
 
 const grid = new FaceGrid($('group-grid'), { onToggle: () => el.name.focus({ preventScroll: true }) });
-
-function plural(n, word) {
-  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
-}
+// answers here are sent one at a time, the page waiting (busy) for each: an entry is added once
+// it is saved
+const history = new History(el.history, {
+  cover: (entry) => entry.cover,
+  describe: (entry) => entry.text,
+  onUndo: undoEntry,
+});
 
 function render() {
   autocomplete.clear();
@@ -77,18 +81,11 @@ async function act(body, describe) {
   busy = true;
   const excluded = grid.excluded();
   try {
-    let result;
-    try {
-      result = await api('POST', '/labels', { face_ids: chosen, origin: 'bulk', ...body });
-    } catch (error) {
-      if (error.status !== 409) throw error;
-      if (!window.confirm(`${error.message.replace(/ Send confirm=true.*$/, '')}.\n\nName them anyway?`)) return;
-      result = await api('POST', '/labels', { face_ids: chosen, origin: 'bulk', ...body, confirm: true });
-    }
+    const result = await labelFaces({ face_ids: chosen, origin: 'bulk', ...body },
+      (error) => `${error.message.replace(/ Send confirm=true.*$/, '')}.\n\nName them anyway?`);
+    if (!result) return;
     for (const id of excluded) dismissed.add(id);
-    const entry = { result, text: describe(result, chosen.length), cover: chosen[0], state: 'saved' };
-    history.unshift(entry);
-    renderHistory();
+    history.add({ result, text: describe(result, chosen.length), cover: chosen[0], state: 'saved' });
     await refresh();
   } catch (error) {
     showError(error);
@@ -124,22 +121,13 @@ function unknown() {
   act({ verdict: 'unknown' }, (_r, n) => `${plural(n, 'face')} → unknown person`);
 }
 
-async function undo() {
-  const entry = history.find((e) => e.state === 'saved');
-  if (!entry) {
-    toast('Nothing to undo on this page. Older answers can be undone from Activity.');
-    return;
-  }
-  await undoEntry(entry);
-}
-
 async function undoEntry(entry) {
   if (busy) return;
   busy = true;
   entry.state = 'undoing';
-  renderHistory();
+  history.render();
   try {
-    await api('POST', `/batches/${entry.result.batch}/undo`);
+    await undoBatch(entry.result);
     entry.state = 'undone';
     await refresh();
   } catch (error) {
@@ -147,71 +135,21 @@ async function undoEntry(entry) {
     showError(error);
   } finally {
     busy = false;
-    renderHistory();
-  }
-}
-
-function renderHistory() {
-  el.history.replaceChildren();
-  for (const entry of history.slice(0, 8)) {
-    const li = document.createElement('li');
-    li.className = `history-entry ${entry.state}`;
-    const image = document.createElement('img');
-    image.className = 'chip tiny';
-    image.src = `/api/v1/faces/${entry.cover}/chip.jpg`;
-    image.alt = '';
-    image.width = 40;
-    image.height = 40;
-    const text = document.createElement('span');
-    text.textContent = entry.text;
-    const state = document.createElement('span');
-    state.className = 'muted';
-    state.textContent = { saved: '', undoing: 'undoing…', undone: 'undone' }[entry.state];
-    li.append(image, text, state);
-    if (entry.state === 'saved') {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'small';
-      button.textContent = 'Undo';
-      button.addEventListener('click', () => undoEntry(entry));
-      li.append(button);
-    }
-    el.history.append(li);
+    history.render();
   }
 }
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
+const undo = () => history.undoLast();
 const COMMANDS = { Enter: accept, y: accept, u: unknown, z: undo };
 
 document.addEventListener('keydown', (event) => {
-  if (event.isComposing || event.keyCode === 229 || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  const inName = target === el.name;
-  if (!inName && target.closest?.('input, select, textarea, [contenteditable]')) return;
-  if (inName && el.name.value !== '') {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      accept();
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      autocomplete.clear();
-    }
-    return;
-  }
-  if (target.tagName === 'BUTTON' && (event.key === 'Enter' || event.key === ' ')) return;
-  if (target.tagName === 'A' && event.key === 'Enter') return;
+  if (!pageKey(event, { autocomplete, onName: accept })) return;
   if (busy) {
     event.preventDefault();
     return;
   }
-  if (gridKey(grid, event)) {
-    event.preventDefault();
-  } else if (COMMANDS[event.key]) {
-    event.preventDefault();
-    COMMANDS[event.key]();
-  } else if (!inName && event.key.length === 1 && !event.repeat) {
-    el.name.focus({ preventScroll: true });
-  }
+  answerKey(event, { grid, commands: COMMANDS, typeTo: el.name });
 });
 
 const ACTIONS = { accept, unknown, undo };
