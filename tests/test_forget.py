@@ -23,7 +23,7 @@ from faceloop.db.models import (
 from faceloop.export_workspace import DatasetOptions, export_workspace, plan_export
 from faceloop.forget import UnknownPerson, find_person, forget_person, plan_forget
 from faceloop.import_dataset import import_dataset
-from faceloop.predicting import predict
+from faceloop.predicting import guess, predict, write_guesses
 from faceloop.review.decisions import REJECT, decide, undo
 from faceloop.review.person_ops import add_alias, merge_people
 from faceloop.training import train
@@ -164,3 +164,24 @@ def test_the_forget_command(orl_workspace) -> None:
     assert again.exit_code == 1 and "no person called 'Cleo'" in again.output
     with pytest.raises(UnknownPerson, match="#999"):
         find_person(orl_workspace, "#999")
+
+
+def test_forgetting_while_a_model_guesses_writes_none_of_its_guesses(
+    orl_workspace,
+) -> None:
+    ws = orl_workspace
+    cleo = person_id(ws, "Cleo")
+    with ws.session() as session:
+        for face in face_ids_of(ws, "ボブ")[:3]:
+            (first,) = session.scalars(select(Decision.id).where(Decision.face_id == face))
+            undo(session, first)
+    trained = train(ws, "head", min_per_class=3, params={"max_epochs": 5})
+    with ws.sessions() as session:
+        model = session.get(Model, trained.model_id)
+    guesses = guess(ws, model)
+    assert cleo in {int(p) for _, people, _ in guesses for p in people.ravel()}
+    # a model that knew the person forgotten goes with them: its guesses are not written
+    forget_person(ws, cleo, ws.owner_id())
+    write_guesses(ws, trained.model_id, guesses)
+    with ws.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Prediction)) == 0

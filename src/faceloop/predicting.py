@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from faceloop.dataset import unlabelled_faces
 from faceloop.db.models import Face, Model, Prediction
@@ -41,6 +42,18 @@ def predict(
 ) -> PredictResult:
     started = time.monotonic()
     model = latest_model(workspace) if model_id is None else get_model(workspace, model_id)
+    guesses = guess(workspace, model, progress)
+    write_guesses(workspace, model.id, guesses)
+    total = sum(len(chunk) for chunk, _, _ in guesses)
+    return PredictResult(model.id, total, time.monotonic() - started)
+
+
+Guesses = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def guess(workspace: Workspace, model: Model, progress: Progress = _quiet) -> Guesses:
+    """The model's top-k people and scores for every unlabelled face, in chunks of (face ids,
+    people, scores); nothing is written."""
     estimator = load_estimator(workspace, model)
     k = min(workspace.settings.train.top_k, len(model.classes))
     with workspace.sessions() as session:
@@ -57,14 +70,43 @@ def predict(
                 X = crops(workspace, _crop_keys(session, chunk))
         guesses.append((chunk, *estimator.predict_top_k(X, k=k)))
         progress(min(start + CHUNK, total), total, "predicting")
-    # Written after the model is done, not while it works, and in chunks: SQLite has one
-    # writer, and a labeller's answer must never wait long behind thousands of rows.
+    return guesses
+
+
+def write_guesses(workspace: Workspace, model_id: int, guesses: Guesses) -> None:
+    """Replace the stored predictions with these. Written after the model is done, not while
+    it works, and in chunks: SQLite has one writer, and a labeller's answer must never wait
+    long behind thousands of rows."""
     with workspace.session() as session:
         session.execute(delete(Prediction))
     for chunk, ids, scores in guesses:
+        if not _write(workspace, model_id, _rows(model_id, chunk, ids, scores)):
+            return
+
+
+def _write(workspace: Workspace, model_id: int, rows: list[dict]) -> bool:
+    """Insert one chunk; False when the model is gone. `forget` may run while the model
+    works: it removes the models that knew the person (then nothing of theirs is written)
+    and the photos left with no one else's face (the chunk is written again without those
+    faces)."""
+    try:
         with workspace.session() as session:
-            session.execute(Prediction.__table__.insert(), _rows(model.id, chunk, ids, scores))
-    return PredictResult(model.id, total, time.monotonic() - started)
+            session.execute(Prediction.__table__.insert(), rows)
+        return True
+    except IntegrityError:
+        pass
+    with workspace.session() as session:
+        if session.get(Model, model_id) is None:
+            return False
+        faces: set[int] = set()
+        wanted = sorted({r["face_id"] for r in rows})
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            faces.update(session.scalars(select(Face.id).where(Face.id.in_(part))))
+        kept = [r for r in rows if r["face_id"] in faces]
+        if kept:
+            session.execute(Prediction.__table__.insert(), kept)
+    return True
 
 
 def _rows(model_id: int, face_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> list[dict]:
