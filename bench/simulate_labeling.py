@@ -22,12 +22,14 @@ the page would send, so it sees exactly what a person sees:
 - mixed confirm pages (GET/POST /api/v1/confirm: review/confirming.py `confirm_view(
   mode="mixed", source="nearest", reach=...)` and `answer_suggestions`; up to 24 faces of anyone,
   each captioned with its own suggested person, the person of its nearest labelled face,
-  review/nearest.py, usable long before anyone has enough faces for a model; nearest first; at
-  most 24 whatever --page says): the oracle deselects each face that is not the person named
-  under it (1 action each), then Enter: "yes" to the kept faces, each as its own person, "no" to
-  the deselected ones, each for the person it was suggested as: 1 action for the page. At the
-  "close" reach (the learned threshold) first; at the "wide" reach (a quarter farther) only
-  when nothing else but the label queue is left;
+  review/nearest.py, usable long before anyone has enough faces for a model, nearest first;
+  then, once only small groups are left, the faces of small groups that all look like one
+  person named, review/small_groups.py; at most 24 whatever --page says): the oracle
+  deselects each face that is not the person named under it (1 action each), then Enter:
+  "yes" to the kept faces, each as its own person, "no" to the deselected ones, each for the
+  person it was suggested as: 1 action for the page. At the "close" reach (the learned
+  threshold) first; at the "wide" reach (a quarter farther) only when nothing else but the
+  label queue is left;
 - "unknown person" pages (/passers-by, GET/POST /api/v1/passers-by: review/passers_by.py
   `passers_by` and `mark_passers_by`; faces smaller than another face of their photo, in no
   group and like no one labelled, smallest first): 1 action per page (Enter, even when every
@@ -330,10 +332,11 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
                 item.face_id,
                 "no" if item.face_id in wrong else "yes",
                 suggested_person_id=item.person_id,
+                source=item.source,
             )
             for item in view.items
         ]
-        answer_suggestions(ws, None, answers, user_id=user, source=view.source)
+        answer_suggestions(ws, None, answers, user_id=user)
         tally.add(where, 1, len(view.items))
         tally.add(where + ", deselected", len(wrong), 0)
 

@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from faceloop.cluster import DEFAULT_THRESHOLD
 from faceloop.db.models import Decision, FaceLabel
+from faceloop.review.confirming import GROUP, WIDE_FACTOR, Answer, answer_suggestions
 from faceloop.review.decisions import undo_batch
 from faceloop.review.groups import (
     GroupNotFound,
     group_detail,
+    grouping_threshold,
     label_group,
     list_groups,
     mark_unknown,
@@ -31,6 +33,7 @@ from faceloop.review.groups import (
 )
 from faceloop.review.labelling import label_faces
 from faceloop.review.queue import queue_item
+from faceloop.review.small_groups import small_group_suggestions
 from faceloop.workspace import Workspace, init_workspace, open_workspace
 from tests.review.conftest import add_photo
 
@@ -290,6 +293,62 @@ def test_split_and_merge_are_undone(orl_ws) -> None:
     assert any(
         len(set(faces_of(ws, g.id)) & (faces_a - {one_face})) == len(faces_a) - 1 for g in together
     )
+
+
+def test_small_groups_that_look_like_someone_named(orl_ws) -> None:
+    ws, truth = orl_ws
+    by_subject: dict[int, list[int]] = {}
+    for face, subject in sorted(truth.items()):
+        by_subject.setdefault(subject, []).append(face)
+    first, *others = sorted(by_subject)
+    faces = by_subject[first]
+    anna = label_faces(ws, faces[:7], "person", user_id=None, name="Anna").person_id
+    recluster(ws)
+    radius = grouping_threshold(ws) * WIDE_FACTOR
+
+    def offered(limit: int = 500, **kwargs) -> dict[int, int]:
+        found = small_group_suggestions(ws, radius=radius, limit=limit, **kwargs)
+        return {s.face_id: s.person_id for s in found}
+
+    assert offered() == {}, "not while larger groups (people nobody named) wait"
+    people = {anna: first}
+    for subject in others:
+        named = by_subject[subject][:6]
+        people[label_faces(ws, named, "person", user_id=None, name=f"S{subject}").person_id] = (
+            subject
+        )
+    recluster(ws)
+    found = offered()
+    rest = set(faces[7:]) & set(found)
+    assert len(rest) >= 2 and {found[f] for f in rest} == {anna}
+    assert all(people[person] == truth[face] for face, person in found.items())
+    sizes = set()
+    for group in list_groups(ws, limit=500):
+        members = set(faces_of(ws, group.id))
+        if members & set(found):
+            assert members <= set(found), "whole groups only"
+            sizes.add(len(members))
+    assert sizes and min(sizes) >= 2 and max(sizes) <= 5
+    assert len(offered(limit=24)) <= 24
+    one = min(rest)
+    [its_group] = [
+        set(faces_of(ws, g.id)) for g in list_groups(ws, limit=500) if one in faces_of(ws, g.id)
+    ]
+    assert not its_group & set(offered(exclude=[one])), "a group partly held is left out"
+    assert offered() == found
+
+    label_faces(ws, [one], "reject", user_id=None, person_id=anna)
+    assert not its_group & set(offered()), "a face refused for Anna takes its group out"
+
+    # the mixed confirm page answers them like any suggestion, and says where they came from
+    page = [Answer(f, "yes", suggested_person_id=p, source=GROUP) for f, p in offered().items()]
+    result = answer_suggestions(ws, None, page[:24])
+    assert len(result.accepted) == len(page[:24])
+    with ws.sessions() as session:
+        details = session.scalars(
+            select(Decision.detail).where(Decision.id.in_(result.decision_ids))
+        ).all()
+    assert {d["source"] for d in details} == {GROUP}
 
 
 def test_more_like_this_finds_the_same_person(orl_ws) -> None:

@@ -5,7 +5,9 @@ The faces come from one of two sources: the model's guesses ("model", `review/co
 the person of each face's nearest labelled face ("nearest", `review/nearest_queue.py`), which
 works long before anyone has the faces a model needs. "auto", the default, asks the model first
 and turns to the nearest faces when the model has nothing waiting (no model yet, or every guess
-answered), so the page always has something to ask while there is something to ask.
+answered), so the page always has something to ask while there is something to ask. A mixed
+page of look-alikes is filled up with the faces of small groups that all look like one person
+named (`review/small_groups.py`, source "group") once only small groups are left.
 
 How near is near enough (`reach`): "close" is the grouping threshold learned from the user's
 own labels, where a look-alike is the person about as often as a group's faces are; "sure" is a
@@ -60,12 +62,15 @@ from faceloop.review.names import exact_person
 from faceloop.review.nearest import nearest_people
 from faceloop.review.nearest_queue import NearestPick, nearest_pick
 from faceloop.review.person_ops import create_person
+from faceloop.review.small_groups import small_group_suggestions
 from faceloop.workspace import Workspace
 
 ONE, PAGE_MODE, MIXED = "one", "page", "mixed"
 MODES = (ONE, PAGE_MODE, MIXED)
 ANSWERS = ("yes", "no", "skip", "correct")
 MODEL, NEAREST, AUTO = "model", "nearest", "auto"
+#: a mixed page's faces of a small group that all look like one person named
+GROUP = "group"
 #: where the faces to confirm come from; "auto" is the model, else the nearest labelled faces
 SOURCES = (AUTO, MODEL, NEAREST)
 SURE, CLOSE, WIDE = "sure", "close", "wide"
@@ -333,6 +338,7 @@ def _mixed_view(
         near_reach = reach
         pick = _mixed_nearest(ws, size - len(items), person_id, held | _ids(items), reach)
         items += _items(session, pick.suggestions, NEAREST, pick.references)
+        items += _group_items(ws, session, size - len(items), held | _ids(items))
         items += guesses(size - len(items), skipped=True)
         if not items and source == AUTO and reach == CLOSE:
             wider = _mixed_nearest(ws, size, person_id, held, WIDE)
@@ -362,6 +368,15 @@ def _mixed_view(
         source=shown,
         reach=None if shown == MODEL else near_reach,
     )
+
+
+def _group_items(
+    ws: Workspace, session: Session, room: int, exclude: set[int]
+) -> list[ConfirmItem]:
+    """Faces of small groups that all look like one person named (`small_groups.py`), each
+    suggested as that person."""
+    found = small_group_suggestions(ws, radius=_radius(ws, WIDE), limit=room, exclude=exclude)
+    return _items(session, found, GROUP)
 
 
 def _ids(items: list[ConfirmItem]) -> set[int]:
@@ -550,8 +565,8 @@ def answer_suggestions(
     answered."""
     _check(answers, person_id)
     for said in {source, *(a.source for a in answers)} - {None}:
-        if said not in (MODEL, NEAREST):
-            raise ValueError(f"unknown source {said!r}; use {MODEL} or {NEAREST}")
+        if said not in (MODEL, NEAREST, GROUP):
+            raise ValueError(f"unknown source {said!r}; use {MODEL}, {NEAREST} or {GROUP}")
     named = {
         search_key(a.name): exact_person(ws, a.name)
         for a in answers

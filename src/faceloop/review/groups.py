@@ -36,6 +36,7 @@ from sqlalchemy import delete, func, insert, select, update
 from faceloop.cluster import (
     DEFAULT_THRESHOLD,
     Anchors,
+    Suggestion,
     fit_projection,
     group_faces,
     learn_threshold,
@@ -658,25 +659,33 @@ def undo_reject(ws: Workspace, group_id: int, *, user_id: int | None = None) -> 
         )
 
 
-def _suggest(
+def nearest_person(
     state: ReviewState, space: Space, pieces: list[np.ndarray]
-) -> list[tuple[int | None, float | None]]:
-    """A confident "probably <person>" for groups given as state positions, or (None, None)."""
+) -> list[Suggestion | None]:
+    """The labelled person nearest each group given as state positions (confident or not), as
+    the run compares groups with people (`suggest_people`); the caller holds the state's
+    lock."""
     named, people = labelled_people(state)
     if not len(named) or not pieces:
-        return [(None, None)] * len(pieces)
+        return [None] * len(pieces)
     flat = np.concatenate(pieces)
     vectors = projected(state, space).vectors
     x = vectors[flat]
     bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])])
     groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(pieces))]
     anchors = Anchors(vectors[named], people, state.image_ids[named])
-    found = suggest_people(
+    return suggest_people(
         x, groups, anchors, threshold=space.threshold, image_ids=state.image_ids[flat]
     )
+
+
+def _suggest(
+    state: ReviewState, space: Space, pieces: list[np.ndarray]
+) -> list[tuple[int | None, float | None]]:
+    """A confident "probably <person>" for groups given as state positions, or (None, None)."""
     return [
         (s.person_id, float(s.distance)) if s is not None and s.confident else (None, None)
-        for s in found
+        for s in nearest_person(state, space, pieces)
     ]
 
 

@@ -31,8 +31,9 @@ from faceloop.review.state import state_for
 from faceloop.workspace import Workspace
 
 ORDERS = ("confident", "largest")
-#: radii followed at once per workspace (the default and one asked for)
-RADII = 2
+#: radii followed at once per workspace: the mixed confirm page reads the sure or the close
+#: reach and the wide one (for its small groups) together
+RADII = 3
 
 
 class _Indexes:

@@ -48,7 +48,7 @@ class ConfirmAnswer(Body):
     #: `person_id`: on a mixed page each face has its own
     suggested_person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     #: where this face's suggestion came from (its item's `source`), when not the body's
-    source: Literal["model", "nearest"] | None = None
+    source: Literal["model", "nearest", "group"] | None = None
 
 
 class ConfirmBody(Body):
