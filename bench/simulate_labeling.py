@@ -3,7 +3,8 @@ faceloop's own queues until every face is labelled, and the same oracle labels t
 the original way, in one run.
 
     .venv/bin/python bench/simulate_labeling.py DATASET [--min-photos 5] [--limit-people N]
-        [--workspace CACHE] [--recluster-after 100] [--retrain-after 200] [--no-original]
+        [--workspace CACHE] [--recluster-after 100] [--retrain-after 200] [--page 24]
+        [--fill 12] [--no-original]
 
 DATASET is any folder with one folder of photos per person. People with fewer than
 --min-photos photos are left out. The photos are imported into a fresh workspace with
@@ -29,7 +30,8 @@ the page would send, so it sees exactly what a person sees:
   "yes" to the kept faces, each as its own person, "no" to the deselected ones, each for the
   person it was suggested as: 1 action for the page. At the "close" reach (the learned
   threshold) first; at the "wide" reach (a quarter farther) only when nothing else but the
-  label queue is left;
+  label queue is left; while groups wait, a page is taken only once it holds --fill faces
+  (12) and at least as many as the largest group;
 - "unknown person" pages (/passers-by, GET/POST /api/v1/passers-by: review/passers_by.py
   `passers_by` and `mark_passers_by`; faces smaller than another face of their photo, in no
   group and like no one labelled, smallest first): 1 action per page (Enter, even when every
@@ -66,6 +68,10 @@ from faceloop.scan import IMAGE_EXTENSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "faceloop-simulate"
+#: faces a mixed look-alike page must hold before it is taken while groups wait: a page is
+#: one Enter however full, and naming the groups first fills it (lfw-devtrain, 5+ photos:
+#: 603 actions taking any page at least as large as the largest group, 563 with 12, 572 with 24)
+FILL = 12
 
 
 # ------------------------------------------------------------------ the dataset and its import
@@ -291,12 +297,13 @@ def label_as_truth(ws, face_id: int, truth: dict[int, str], user_id: int, origin
 # ------------------------------------------------------------------ faceloop's workflow
 
 
-def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
+def simulate_faceloop(ws, truth: dict[int, str], *, page: int, fill: int = FILL) -> Tally:
     """After the app's hooks, the oracle takes the page that names the most faces in one
     action: the mixed confirm page of look-alikes (each face with its own suggested person,
     nearest first; at the "sure" reach while the largest group is someone nobody has named yet,
     whose look-alikes would be offered as other people; "close" otherwise) when it
-    holds at least as many faces as the largest group, else the largest group (groups page);
+    holds at least as many faces as the largest group and at least `fill` (else it waits
+    while naming groups brings it more), else the largest group (groups page);
     with neither, the passers-by ("unknown person" page); then a
     mixed page of wide look-alikes; then the label queue, one face at a time. The model is
     retrained as the app's hook does it, and its guesses come first among the label queue's
@@ -345,7 +352,7 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int) -> Tally:
         groups = list_groups(ws, limit=1)
         named_next = not groups or groups[0].suggested_person_id is not None
         nearest = mixed("close" if named_next else "sure")
-        if nearest.items and (not groups or len(nearest.items) >= groups[0].size):
+        if nearest.items and (not groups or len(nearest.items) >= max(groups[0].size, fill)):
             answer("confirm: look-alikes", nearest)
             continue
         if groups:
@@ -476,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recluster-after", type=int, default=100)
     parser.add_argument("--retrain-after", type=int, default=200)
     parser.add_argument("--page", type=int, default=24)
+    parser.add_argument(
+        "--fill", type=int, default=FILL, help="faces a look-alike page needs while groups wait"
+    )
     parser.add_argument("--workers", type=int, default=None, help="import worker processes")
     parser.add_argument("--no-original", action="store_true", help="skip the original workflow")
     parser.add_argument(
@@ -500,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         recluster_after=args.recluster_after,
         retrain_after=args.retrain_after,
         page=args.page,
+        fill=args.fill,
         workers=args.workers,
         original=not args.no_original,
         compare_adapt=args.compare_adapt,
@@ -515,6 +526,7 @@ def simulate(
     recluster_after: int = 100,
     retrain_after: int = 200,
     page: int = 24,
+    fill: int = FILL,
     workers: int | None = None,
     original: bool = True,
     compare_adapt: bool = False,
@@ -538,7 +550,7 @@ def simulate(
         started = time.monotonic()
         with open_workspace(root) as ws:
             truth = truth_of(ws)
-            tally = simulate_faceloop(ws, truth, page=page)
+            tally = simulate_faceloop(ws, truth, page=page, fill=fill)
             outcomes.append(score(ws, truth, name, tally, started))
         print(f"{name}: done in {outcomes[-1].seconds:.0f} s", flush=True)
     baseline = None

@@ -55,14 +55,13 @@ def small_group_suggestions(
     their groups) a page already holds."""
     if limit <= 0:
         return []
-    found = nearest_people(ws, radius=radius)
     state = state_for(ws.engine)
     view = current(ws, state)
     tables = view.tables
-    sizes = np.diff(tables.starts)
-    member_group = np.repeat(np.arange(len(tables.ids)), sizes)
     if np.any(tables.open & (view.counts > MAX_SIZE)):
         return []
+    found = nearest_people(ws, radius=radius)
+    member_group = np.repeat(np.arange(len(tables.ids)), np.diff(tables.starts))
     small = tables.open & (view.counts >= 2)
     members = np.flatnonzero(view.open_member & small[member_group])
     if not len(members) or not len(found.face_ids):
