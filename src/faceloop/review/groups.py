@@ -824,8 +824,9 @@ def merge(ws: Workspace, group_id: int, other_id: int, *, user_id: int | None = 
 
 def undo_split(ws: Workspace, group_id: int) -> list[int]:
     """Take back the last split of a group that still stands: its cannot-links are withdrawn
-    and its faces still unlabelled come back to the group from the part split off (a part left
-    with no face is gone). Returns the group's id and the ids of the parts emptied."""
+    and its faces come back to the group from the groups they are in now (those in none, if
+    still unlabelled); a part left with no face is gone. Returns the group's id and the ids of
+    the parts emptied."""
     load_tables(ws).index(group_id)
     with ws.session() as session:
         record = session.scalar(
