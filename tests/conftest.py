@@ -14,9 +14,17 @@ from faceloop.workspace import Workspace, init_workspace
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"
-)
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared photos; a clear failure, never a skip, when they are missing (CI runs every
+    test)."""
+    if not DATA.is_dir():
+        pytest.fail(f"the shared test photos are not at {DATA} (clone beside ../shared)")
+    return DATA
+
+
+needs_data = pytest.mark.usefixtures("shared_data")
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 CHROMIUM = Path("/usr/bin/chromium")
 FACELOOP = str(Path(sys.executable).with_name("faceloop"))
 ARGS = [
@@ -25,9 +23,6 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
-)
 
 
 def free_port() -> int:

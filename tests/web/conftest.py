@@ -140,15 +140,15 @@ def crowd_template(orl_groups_template: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium: Path):
     from playwright.sync_api import sync_playwright
 
-    from tests.web.browsing import ARGS, CHROMIUM
+    from tests.web.browsing import ARGS
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
@@ -165,3 +165,13 @@ def page(browser, request):
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium; a clear failure, never a skip, when it is missing."""
+    from tests.web.browsing import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"no chromium at {CHROMIUM}: `make test` installs it")
+    return CHROMIUM

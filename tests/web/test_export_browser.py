@@ -9,11 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.web.browsing import CHROMIUM, serving
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
-)
+from tests.web.browsing import serving
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,10 @@ import pytest
 
 from faceloop.review.groups import recluster
 from faceloop.workspace import open_workspace
-from tests.conftest import DATA
-from tests.web.browsing import CHROMIUM, serving
+from tests.conftest import needs_data
+from tests.web.browsing import serving
 
-pytestmark = [
-    pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared test photos are not at {DATA}"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM}: `make test` installs it"
-    ),
-]
+pytestmark = needs_data
 
 
 @pytest.fixture(scope="module")
