@@ -88,6 +88,13 @@ def test_label_five_faces_with_the_keyboard_alone_and_undo(server, page) -> None
     assert "undone" in page.locator("#history li").first.inner_text()
     assert page.js_errors == []
 
+    # Enter on a focused link follows it, as on every page, rather than answering the face
+    page.focus("#photo-link")
+    with page.expect_navigation():
+        keyboard.press("Enter")
+    assert "/photos/" in page.url
+    assert server.api("GET", f"/faces/{shown[4]}")["verdict"] is None
+
 
 def test_merge_two_people_and_unmerge(server, page) -> None:
     queue = server.api("GET", "/queue?limit=2")["items"]

@@ -5,7 +5,7 @@
 // Space on a focused button, or Enter on a link, which answer those themselves (a grid's tile
 // buttons are only clicked, so the grid's keys still go to the grid). In the name box with a name
 // typed, Enter takes the name (onName) and Escape clears it; other keys there are typing.
-export function pageKey(event, { autocomplete = null, onName = () => {}, links = true } = {}) {
+export function pageKey(event, { autocomplete = null, onName = () => {} } = {}) {
   if (event.isComposing || event.keyCode === 229 || event.ctrlKey || event.metaKey || event.altKey) return false;
   const target = event.target;
   const inName = autocomplete !== null && target === autocomplete.input;
@@ -22,7 +22,7 @@ export function pageKey(event, { autocomplete = null, onName = () => {}, links =
   }
   const ownButton = target.tagName === 'BUTTON' && !target.classList.contains('tile-select');
   if (ownButton && (event.key === 'Enter' || event.key === ' ')) return false;
-  if (links && target.tagName === 'A' && event.key === 'Enter') return false;
+  if (target.tagName === 'A' && event.key === 'Enter') return false;
   return true;
 }
 

@@ -341,7 +341,7 @@ document.addEventListener('keydown', (event) => {
   }
   // Enter answers the face even on a focused link, as this page always has (the other pages
   // leave Enter to the link)
-  if (!pageKey(event, { autocomplete, onName: acceptTyped, links: false })) return;
+  if (!pageKey(event, { autocomplete, onName: acceptTyped })) return;
   if (!queue.current && event.key !== 'z') return;
   answerKey(event, { commands: COMMANDS, typeTo: el.name });
 });
