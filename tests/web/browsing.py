@@ -79,3 +79,15 @@ def serving(root: Path, *options: str) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def confirm_unit(page) -> dict | None:
+    """What the confirm page shows now: its source and person, the cursor, the faces (and each
+    item's own person, for a mixed page) and the faces still chosen; None when nothing is."""
+    return page.evaluate(
+        "() => { const c = window.faceloopConfirm.current;"
+        " return c && {source: c.source, person_id: c.person_id, cursor: c.cursor,"
+        " faces: c.items.map((i) => i.face_id),"
+        " items: c.items.map((i) => ({face_id: i.face_id, person_id: i.person_id,"
+        " person_name: i.person_name})), selected: [...c.selected]}; }"
+    )

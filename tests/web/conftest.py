@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from faceloop.review.synthetic import build_synthetic
 from faceloop.web.app import WebSettings, create_app
-from faceloop.workspace import init_workspace, open_workspace
+from faceloop.workspace import Workspace, init_workspace, open_workspace
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -175,3 +175,19 @@ def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.fail(f"no chromium at {CHROMIUM}: `make test` installs it")
     return CHROMIUM
+
+
+@pytest.fixture
+def cws(tmp_path: Path, crowd_template: Path) -> Workspace:
+    """A fresh copy of the crowd workspace for one test."""
+    shutil.copytree(crowd_template, tmp_path / "ws")
+    workspace = open_workspace(tmp_path / "ws")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def api(cws: Workspace) -> TestClient:
+    """The API over `cws` (a module may give `cws` another workspace)."""
+    with TestClient(create_app(cws, WebSettings(allowed_hosts={"testserver"}))) as client:
+        yield client

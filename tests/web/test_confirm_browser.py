@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import needs_data
-from tests.web.browsing import serving
+from tests.web.browsing import confirm_unit, serving
 
 pytestmark = needs_data
 
@@ -25,18 +25,10 @@ def server(learning_template: Path, tmp_path_factory):
         yield server
 
 
-def current(page) -> dict | None:
-    return page.evaluate(
-        "() => { const c = window.faceloopConfirm.current;"
-        " return c && {person_id: c.person_id, faces: c.items.map((i) => i.face_id),"
-        " cursor: c.cursor, selected: [...c.selected]}; }"
-    )
-
-
 def test_confirm_a_page_with_the_keyboard(server, page) -> None:
     page.goto(server.base + "/confirm?mode=page&order=confident")
     page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
-    shown = current(page)
+    shown = confirm_unit(page)
     faces, person = shown["faces"], shown["person_id"]
     assert len(faces) >= 3 and sorted(shown["selected"]) == sorted(faces)
     assert page.locator(".confirm-tile").count() == len(faces)
@@ -49,7 +41,7 @@ def test_confirm_a_page_with_the_keyboard(server, page) -> None:
     keyboard.press("ArrowRight")
     keyboard.press("h")
     keyboard.press("x")  # the second face is wrong
-    assert current(page)["cursor"] == 1
+    assert confirm_unit(page)["cursor"] == 1
     dropped = faces[1]
     assert page.locator(f"#tile-{dropped}.refused").count() == 1
     keyboard.press("Enter")

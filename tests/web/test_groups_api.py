@@ -15,6 +15,7 @@ from faceloop.jobs import run_job
 from faceloop.review.groups import recluster
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
+from tests.web.responses import ok
 
 
 @pytest.fixture
@@ -41,11 +42,6 @@ def subjects(ws) -> dict[int, str]:
             )
         ).all()
     return {face_id: Path(path).parent.name for face_id, path in rows}
-
-
-def ok(response, status: int = 200) -> dict | list:
-    assert response.status_code == status, (response.status_code, response.text[:500])
-    return response.json()
 
 
 def largest(api: TestClient) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from faceloop.review.groups import recluster
 from faceloop.workspace import open_workspace
 from tests.conftest import needs_data
-from tests.web.browsing import serving
+from tests.web.browsing import confirm_unit, serving
 
 pytestmark = needs_data
 
@@ -31,18 +31,10 @@ def server(tmp_path_factory, crowd_template):
         yield server
 
 
-def confirm_shown(page) -> dict | None:
-    return page.evaluate(
-        "() => { const c = window.faceloopConfirm.current;"
-        " return c && {source: c.source, person_id: c.person_id, cursor: c.cursor,"
-        " faces: c.items.map((i) => i.face_id), selected: [...c.selected]}; }"
-    )
-
-
 def test_confirm_look_alikes_of_a_labelled_person_with_the_keyboard(server, page) -> None:
     page.goto(server.base + "/confirm?mode=page")
     page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
-    shown = confirm_shown(page)
+    shown = confirm_unit(page)
     faces, person = shown["faces"], shown["person_id"]
     assert shown["source"] == "nearest", "no model yet: auto offers the look-alikes"
     assert len(faces) >= 3 and sorted(shown["selected"]) == sorted(faces)
@@ -54,7 +46,7 @@ def test_confirm_look_alikes_of_a_labelled_person_with_the_keyboard(server, page
 
     page.keyboard.press("l")
     page.keyboard.press("x")  # the second face is not them
-    assert confirm_shown(page)["cursor"] == 1
+    assert confirm_unit(page)["cursor"] == 1
     dropped = faces[1]
     assert page.locator(f"#tile-{dropped}.refused").count() == 1
     page.keyboard.press("Enter")
@@ -131,21 +123,12 @@ def test_mark_a_page_of_passers_by_with_the_keyboard(server, page) -> None:
     assert page.js_errors == []
 
 
-def mixed_shown(page) -> dict | None:
-    return page.evaluate(
-        "() => { const c = window.faceloopConfirm.current;"
-        " return c && {source: c.source, person_id: c.person_id, cursor: c.cursor,"
-        " items: c.items.map((i) => ({face_id: i.face_id, person_id: i.person_id,"
-        " person_name: i.person_name})), selected: [...c.selected]}; }"
-    )
-
-
 def test_confirm_a_mixed_page_of_everyone_with_the_keyboard(server, page) -> None:
     page.goto(server.base + "/confirm")
     page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
     assert page.get_attribute("#confirm-app", "data-mode") == "mixed", "the default mode"
     assert page.locator("#mode-switch a[aria-current='true']").inner_text() == "A page of anyone"
-    shown = mixed_shown(page)
+    shown = confirm_unit(page)
     items = shown["items"]
     assert shown["source"] == "nearest" and shown["person_id"] is None
     assert len(items) >= 3 and len({i["person_id"] for i in items}) >= 2
@@ -160,7 +143,7 @@ def test_confirm_a_mixed_page_of_everyone_with_the_keyboard(server, page) -> Non
     page.keyboard.press("l")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")  # the third face is not the person named under it
-    assert mixed_shown(page)["cursor"] == 2
+    assert confirm_unit(page)["cursor"] == 2
     dropped = items[2]
     assert page.locator(f"#tile-{dropped['face_id']}.refused").count() == 1
     page.keyboard.press("Enter")

@@ -9,33 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from faceloop.db.models import Face, Model
 from faceloop.web.app import WebSettings, create_app
-from faceloop.workspace import Workspace, open_workspace
+from faceloop.workspace import open_workspace
 from tests.web.learning_workspace import subjects
-
-
-@pytest.fixture
-def cws(tmp_path: Path, crowd_template: Path):
-    shutil.copytree(crowd_template, tmp_path / "ws")
-    workspace = open_workspace(tmp_path / "ws")
-    yield workspace
-    workspace.close()
-
-
-@pytest.fixture
-def api(cws: Workspace) -> TestClient:
-    with TestClient(create_app(cws, WebSettings(allowed_hosts={"testserver"}))) as client:
-        yield client
-
-
-def ok(response, status: int = 200):
-    assert response.status_code == status, (response.status_code, response.text[:500])
-    return response.json()
+from tests.web.responses import ok
 
 
 def faces_of(view: dict) -> list[int]:

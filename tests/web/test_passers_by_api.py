@@ -19,6 +19,7 @@ from faceloop.db.models import Decision, Face
 from faceloop.review.groups import recluster
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import Workspace, init_workspace, open_workspace
+from tests.web.responses import ok
 
 
 def copy_crowd(template: Path, target: Path, **train_settings: int) -> Workspace:
@@ -39,17 +40,6 @@ def cws(tmp_path: Path, crowd_template: Path):
     workspace = copy_crowd(crowd_template, tmp_path / "ws")
     yield workspace
     workspace.close()
-
-
-@pytest.fixture
-def api(cws: Workspace) -> TestClient:
-    with TestClient(create_app(cws, WebSettings(allowed_hosts={"testserver"}))) as client:
-        yield client
-
-
-def ok(response, status: int = 200):
-    assert response.status_code == status, (response.status_code, response.text[:500])
-    return response.json()
 
 
 def face_areas(ws: Workspace) -> dict[int, tuple[int, int]]:

@@ -42,6 +42,8 @@ from faceloop.workspace import Workspace
 MAX_SIZE = 5
 #: how much nearer the group as a whole must be to its person than to the next one
 MARGIN = 0.05
+#: groups compared with the labelled people at once
+BATCH = 32
 
 
 def small_group_suggestions(
@@ -86,27 +88,29 @@ def small_group_suggestions(
             continue
         mine = mine[np.argsort(distance[mine], kind="stable")]
         picked.append((float(distance[mine[-1]]), mine))
-    space = load_space(ws)
-    with state.lock:
-        pieces = [view.pos[members[mine]] for _, mine in picked]
-        compared = nearest_person(state, space, pieces)
-    picked = [
-        p
-        for p, group in zip(picked, compared, strict=True)
-        if group is not None and group.person_id == person[p[1][0]] and group.margin >= MARGIN
-    ]
     picked.sort(key=lambda p: p[0])
+    # Compared with the labelled people a few groups at a time, nearest first, only until the
+    # page is full: at a hundred thousand faces there may be thousands of small groups, and
+    # comparing them all for every page would cost a second.
+    space = load_space(ws)
     out: list[Suggestion] = []
-    for _, mine in picked:
-        if len(out) + len(mine) > limit:
-            continue
-        out += [
-            Suggestion(
-                int(faces[m]),
-                int(found.image_ids[row[m]]),
-                int(person[m]),
-                round(1.0 - float(distance[m]), 4),
-            )
-            for m in mine.tolist()
-        ]
+    while picked and len(out) < limit:
+        batch = [p for p in picked[:BATCH] if len(p[1]) <= limit - len(out)]
+        picked = picked[BATCH:]
+        with state.lock:
+            compared = nearest_person(state, space, [view.pos[members[m]] for _, m in batch])
+        for (_, mine), group in zip(batch, compared, strict=True):
+            if group is None or group.person_id != person[mine[0]] or group.margin < MARGIN:
+                continue
+            if len(out) + len(mine) > limit:
+                continue
+            out += [
+                Suggestion(
+                    int(faces[m]),
+                    int(found.image_ids[row[m]]),
+                    int(person[m]),
+                    round(1.0 - float(distance[m]), 4),
+                )
+                for m in mine.tolist()
+            ]
     return out

@@ -46,6 +46,18 @@ export function csrfToken() {
 export const chipUrl = (faceId) => `/api/v1/faces/${faceId}/chip.jpg`;
 export const photoUrl = (imageId, size) => `/api/v1/photos/${imageId}/image.jpg?size=${size}`;
 
+// A face's chip as an <img> of `size` px square (faceId undefined: an empty one, filled later).
+export function chipImage(faceId, size, { className = 'chip', alt = '', lazy = false } = {}) {
+  const image = document.createElement('img');
+  image.className = className;
+  if (faceId !== undefined) image.src = chipUrl(faceId);
+  image.alt = alt;
+  image.width = size;
+  image.height = size;
+  if (lazy) image.loading = 'lazy';
+  return image;
+}
+
 export function plural(n, word) {
   return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
 }

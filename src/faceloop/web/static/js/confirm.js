@@ -14,7 +14,7 @@
 // a failed one brings its question back. Undo (z) shows the last question again at once and
 // withdraws its answer as soon as that answer has been saved.
 
-import { api, chipUrl, photoUrl, showError, toast } from './common.js';
+import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { TileGrid } from './grid.js';
 import { History } from './history.js';
@@ -215,13 +215,9 @@ function renderReferences(container, unit) {
   container.replaceChildren();
   const ids = unit.items[0].reference_face_ids;
   for (const faceId of ids) {
-    const image = document.createElement('img');
-    image.className = 'chip reference';
-    image.src = chipUrl(faceId);
-    image.alt = `a labelled face of ${unit.person_name}`;
-    image.width = 96;
-    image.height = 96;
-    container.append(image);
+    container.append(
+      chipImage(faceId, 96, { className: 'chip reference', alt: `a labelled face of ${unit.person_name}` }),
+    );
   }
   if (!ids.length) {
     const note = document.createElement('span');
@@ -303,13 +299,8 @@ function pageTile(unit, item) {
   button.type = 'button';
   button.className = 'tile-select';
   button.tabIndex = -1;
-  const image = document.createElement('img');
-  image.className = 'chip';
-  image.src = chipUrl(item.face_id);
-  image.alt = MODE === 'mixed' ? `face ${item.face_id}, suggested as ${item.person_name}` : `face ${item.face_id}`;
-  image.width = 150;
-  image.height = 150;
-  button.append(image);
+  const alt = MODE === 'mixed' ? `face ${item.face_id}, suggested as ${item.person_name}` : `face ${item.face_id}`;
+  button.append(chipImage(item.face_id, 150, { alt }));
   const score = document.createElement('span');
   score.className = 'dist';
   score.textContent = scoreText(unit, item);
@@ -331,13 +322,9 @@ function caption(item, link) {
   row.className = 'tile-caption';
   const reference = item.reference_face_ids[0];
   if (reference !== undefined) {
-    const image = document.createElement('img');
-    image.className = 'chip tiny reference';
-    image.src = chipUrl(reference);
-    image.alt = `a labelled face of ${item.person_name}`;
-    image.width = 40;
-    image.height = 40;
-    row.append(image);
+    row.append(
+      chipImage(reference, 40, { className: 'chip tiny reference', alt: `a labelled face of ${item.person_name}` }),
+    );
   }
   const name = document.createElement('span');
   name.className = 'tile-name';

@@ -3,7 +3,7 @@
 // keys and clicks are TileGrid's). The grid knows nothing of the server: pages ask it which faces
 // are chosen.
 
-import { chipUrl } from './common.js';
+import { chipImage, chipUrl } from './common.js';
 import { TileGrid } from './grid.js';
 import { preloader } from './preload.js';
 
@@ -44,13 +44,7 @@ export class FaceGrid extends TileGrid {
     button.setAttribute('aria-pressed', 'true');
     const distance = face.distance === undefined || face.distance === null ? '' : face.distance.toFixed(2);
     button.title = face.note || (distance ? `distance ${distance} from the centre` : '');
-    const image = document.createElement('img');
-    image.className = 'chip';
-    image.src = chipUrl(face.face_id);
-    image.alt = `face ${face.face_id}`;
-    image.width = 110;
-    image.height = 110;
-    button.append(image);
+    button.append(chipImage(face.face_id, 110, { alt: `face ${face.face_id}` }));
     li.append(button);
     if (face.note) {
       const note = document.createElement('span');

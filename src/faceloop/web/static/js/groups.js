@@ -5,7 +5,7 @@
 // answers go to the server in order in the background, and a failed one brings its group back.
 // Undo (z) withdraws the last answer as soon as it has been saved and shows its group again.
 
-import { api, chipUrl, plural, showError, toast } from './common.js';
+import { api, chipImage, plural, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { FaceGrid, preloadChips } from './facegrid.js';
 import { History, undoBatch } from './history.js';
@@ -138,14 +138,7 @@ function renderMerges(detail) {
     covers.href = `/groups/${candidate.id}`;
     covers.title = `Open group ${candidate.id}`;
     for (const faceId of candidate.cover_face_ids) {
-      const image = document.createElement('img');
-      image.className = 'chip small';
-      image.src = chipUrl(faceId);
-      image.alt = '';
-      image.width = 64;
-      image.height = 64;
-      image.loading = 'lazy';
-      covers.append(image);
+      covers.append(chipImage(faceId, 64, { className: 'chip small', lazy: true }));
     }
     const text = document.createElement('span');
     text.textContent = plural(candidate.size, 'face')

@@ -3,7 +3,7 @@
 // them in the order given while the page has long moved on; undoing one waits for it to be saved
 // first, since only a saved answer has a batch to withdraw.
 
-import { api, chipUrl, showError, toast } from './common.js';
+import { api, chipImage, showError, toast } from './common.js';
 
 const SHOWN = 8;
 const KEPT = 50;
@@ -89,13 +89,7 @@ export class History {
   row(entry) {
     const li = document.createElement('li');
     li.className = `history-entry ${entry.state}`;
-    const image = document.createElement('img');
-    image.className = 'chip tiny';
-    const cover = this.cover(entry);
-    if (cover !== undefined) image.src = chipUrl(cover);
-    image.alt = '';
-    image.width = 40;
-    image.height = 40;
+    const image = chipImage(this.cover(entry), 40, { className: 'chip tiny' });
     const text = document.createElement('span');
     text.textContent = this.describe(entry);
     const state = document.createElement('span');

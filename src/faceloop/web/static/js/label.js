@@ -5,7 +5,7 @@
 // failed one brings its face back. Undo (z) shows the last face again at once and withdraws its
 // answer as soon as that answer has been saved.
 
-import { api, chipUrl, photoUrl, showError, toast } from './common.js';
+import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { History } from './history.js';
 import { answerKey, pageKey } from './keys.js';
@@ -157,13 +157,7 @@ function renderOthers(item) {
   el.others.replaceChildren();
   for (const face of item.others) {
     const figure = document.createElement('figure');
-    const image = document.createElement('img');
-    image.className = 'chip small';
-    image.src = chipUrl(face.face_id);
-    image.alt = `another face in the photo`;
-    image.width = 64;
-    image.height = 64;
-    image.loading = 'lazy';
+    const image = chipImage(face.face_id, 64, { className: 'chip small', alt: 'another face in the photo', lazy: true });
     const caption = document.createElement('figcaption');
     caption.textContent = face.name || (face.verdict ? face.verdict.replace('_', ' ') : 'not labelled');
     figure.append(image, caption);

@@ -2,7 +2,7 @@
 // to someone else; rename, aliases, groups, hide, merge and un-merge. Every change is undoable
 // from the toast that confirms it, and from the history below.
 
-import { api, chipUrl, flash, labelFaces, showError, toast } from './common.js';
+import { api, chipImage, flash, labelFaces, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 
 const app = document.getElementById('person-app');
@@ -171,14 +171,7 @@ function tile(face) {
   button.className = 'tile-select';
   button.setAttribute('aria-pressed', 'false');
   button.title = `distance ${face.distance.toFixed(2)} · ${face.origin}`;
-  const image = document.createElement('img');
-  image.className = 'chip';
-  image.src = chipUrl(face.face_id);
-  image.alt = `face ${face.face_id}`;
-  image.loading = 'lazy';
-  image.width = 110;
-  image.height = 110;
-  button.append(image);
+  button.append(chipImage(face.face_id, 110, { alt: `face ${face.face_id}`, lazy: true }));
   const link = document.createElement('a');
   link.className = 'tile-photo';
   link.href = `/photos/${face.image_id}#face-${face.face_id}`;
