@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceloop.cluster import DEFAULT_THRESHOLD, learn_threshold, pair_precision
+from faceloop.cluster import (
+    DEFAULT_THRESHOLD,
+    group_faces,
+    learn_threshold,
+    pair_precision,
+    start_threshold,
+)
 
 
 def test_too_few_labels_give_the_default(crowd) -> None:
@@ -32,3 +38,31 @@ def test_a_stricter_target_gives_a_smaller_threshold(crowd) -> None:
     loose = learn_threshold(crowd.embeddings[fit], crowd.people[fit], target_precision=0.95)
     strict = learn_threshold(crowd.embeddings[fit], crowd.people[fit], target_precision=0.999)
     assert strict.value < loose.value
+
+
+def population(spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Twenty people of eight faces around one shared component; `spread` scales both how far
+    apart people are and how far one person's photos vary, as dlib does to a population it
+    was not trained on."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(size=128)
+    common *= 1.4 / np.linalg.norm(common)
+    people = np.repeat(np.arange(20), 8)
+    centres = rng.normal(scale=0.05 * spread, size=(20, 128))
+    faces = common + centres[people] + rng.normal(scale=0.015 * spread, size=(len(people), 128))
+    return faces.astype(np.float32), people
+
+
+def test_the_start_follows_the_population_scale() -> None:
+    wide, _ = population(1.0, seed=1)
+    tight, people = population(0.5, seed=2)
+    assert start_threshold(tight) < 0.6 * start_threshold(wide)
+    assert start_threshold(tight[:1]) == DEFAULT_THRESHOLD
+    assert start_threshold(tight) == start_threshold(tight), "the same every run"
+    # dlib's usual threshold merges the tight population's people; the start keeps them apart
+    photos = np.arange(len(tight))
+    merged = group_faces(tight, photos, threshold=DEFAULT_THRESHOLD)
+    apart = group_faces(tight, photos, threshold=start_threshold(tight))
+    assert max(len(np.unique(people[g.members])) for g in merged.groups) > 1
+    assert all(len(np.unique(people[g.members])) == 1 for g in apart.groups)
+    assert sum(g.size for g in apart.groups) >= 0.9 * len(tight)

@@ -3,7 +3,8 @@ plain dataclasses in and out, no database and no web.
 
 - `group_faces` groups look-alike faces (never two faces of one photo), offers "probably
   <person>" for groups near labelled faces (`Anchors`) and keeps group ids across re-runs;
-- `learn_threshold` learns how far apart one person's faces may be from the user's labels;
+- `start_threshold` says where grouping starts before any label, from the workspace's own
+  faces, and `learn_threshold` how far apart one person's faces may be, from the user's labels;
 - `fit_projection` adapts distances to the user's population (`Projection`, plain arrays);
 - `merge_suggestions`, `split_group` and `nearest_faces` ("more like this") edit groups.
 """
@@ -19,6 +20,7 @@ from faceloop.cluster.threshold import (
     Threshold,
     learn_threshold,
     pair_precision,
+    start_threshold,
 )
 
 __all__ = [
@@ -38,5 +40,6 @@ __all__ = [
     "nearest_faces",
     "pair_precision",
     "split_group",
+    "start_threshold",
     "suggest_people",
 ]

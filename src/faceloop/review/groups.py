@@ -2,8 +2,9 @@
 
 This is where the database meets `faceloop.cluster`. A run (`recluster`) groups every face
 nobody has labelled, never two faces of one photo nor two faces a person said are different
-people, at a threshold learned from the user's own labels (a conservative default until there
-are enough), in a space adapted to the user's people once enough are labelled (`fit_projection`).
+people, at a threshold learned from the user's own labels (until there are enough, a start in
+proportion to the workspace's own distances, `start_threshold`), in a space adapted to the
+user's people once enough are labelled (`fit_projection`).
 Labelled faces anchor the groups: a group near one labelled person is offered as "probably
 <name>". Groups keep their ids across runs (`carry_over_ids`), so a group being reviewed does
 not vanish under the reviewer, and a run writes only `face_group` and `face_group_member`:
@@ -34,13 +35,13 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 
 from faceloop.cluster import (
-    DEFAULT_THRESHOLD,
     Anchors,
     Suggestion,
     fit_projection,
     group_faces,
     learn_threshold,
     split_group,
+    start_threshold,
     suggest_people,
 )
 from faceloop.cluster.edits import MERGE_FACTOR
@@ -157,6 +158,8 @@ def recluster(
     with state.lock:
         pool = np.flatnonzero(state.verdict == UNLABELLED)
         named, people = labelled_people(state)
+        # replaced, never written in place, when faces are added: safe to read after the lock
+        every_face = state.embeddings
         x_pool = state.embeddings[pool].copy()
         x_named = state.embeddings[named].copy()
         pool_faces = state.face_ids[pool].copy()
@@ -181,16 +184,19 @@ def recluster(
         projection = fit_projection(x_named, people)
     source = "given"
     if threshold is None:
-        space = x_named if projection is None else projection.transform(x_named)
+        adapted = (lambda x: x) if projection is None else projection.transform
+        start = start_threshold(adapted(every_face))
         _, sizes = np.unique(people, return_counts=True)
         enough = int((sizes >= 2).sum()) >= MIN_PEOPLE
         learned = (
-            learn_threshold(space, people, target_precision=GROUP_PRECISION) if enough else None
+            learn_threshold(adapted(x_named), people, target_precision=GROUP_PRECISION)
+            if enough
+            else None
         )
         if learned is not None and learned.learned:
             threshold, source = learned.value, "learned"
         else:
-            threshold, source = DEFAULT_THRESHOLD, "default"
+            threshold, source = start, "default"
     threshold = float(threshold)
     if not 0 < threshold < 2:
         raise ValueError("the threshold must be between 0 and 2 (dlib distances)")
