@@ -59,12 +59,19 @@ def chosen_photos(data: Path, min_photos: int) -> list[Path]:
 
 def chosen_faces(ws: Workspace, pick: str) -> tuple[list[str], np.ndarray, list[str]]:
     """Per photo, the face nearest its centre, or with pick "largest" the largest face (ties:
-    nearest the centre): (person name, embedding, crop key)."""
-    best: dict[str, tuple[tuple[float, float], bytes, str]] = {}
+    nearest the centre): (person name, embedding, crop key). A photo is counted once, named
+    after the folder it was first imported from, however many paths reached it: a reused
+    workspace, or one file in two folders, would otherwise put it on both sides of a fold."""
+    best: dict[int, tuple[tuple[float, float], bytes, str]] = {}
     with ws.session() as session:
+        first_path = dict(
+            session.execute(
+                select(ImageOrigin.image_id, ImageOrigin.path).order_by(ImageOrigin.id.desc())
+            ).all()
+        )
         rows = session.execute(
             select(
-                ImageOrigin.path,
+                Image.id,
                 Face.left,
                 Face.top,
                 Face.right,
@@ -73,19 +80,17 @@ def chosen_faces(ws: Workspace, pick: str) -> tuple[list[str], np.ndarray, list[
                 Face.crop_key,
                 Image.width,
                 Image.height,
-            )
-            .join(Image, Image.id == Face.image_id)
-            .join(ImageOrigin, ImageOrigin.image_id == Image.id)
+            ).join(Image, Image.id == Face.image_id)
         )
-        for path, left, top, right, bottom, vector, crop_key, width, height in rows:
+        for image, left, top, right, bottom, vector, crop_key, width, height in rows:
             off = ((left + right) / 2 - width / 2) ** 2 + ((top + bottom) / 2 - height / 2) ** 2
             area = -(right - left) * (bottom - top) if pick == "largest" else 0.0
-            if path not in best or (area, off) < best[path][0]:
-                best[path] = ((area, off), vector, crop_key)
-    paths = sorted(best)
-    names = [Path(p).parent.name for p in paths]
-    vectors = np.stack([np.frombuffer(best[p][1], dtype=np.float32) for p in paths])
-    return names, vectors, [best[p][2] for p in paths]
+            if image not in best or (area, off) < best[image][0]:
+                best[image] = ((area, off), vector, crop_key)
+    images = sorted((i for i in best if i in first_path), key=lambda i: first_path[i])
+    names = [Path(first_path[i]).parent.name for i in images]
+    vectors = np.stack([np.frombuffer(best[i][1], dtype=np.float32) for i in images])
+    return names, vectors, [best[i][2] for i in images]
 
 
 def stratified_folds(y: np.ndarray, seed: int) -> np.ndarray:
@@ -143,15 +148,15 @@ def main() -> None:
             report(args, ws, X, y, crop_keys, folds)
 
 
-def named_at_precision(args, X_train, y_train, X_test, y_test) -> tuple[int, int]:
-    """Faces of the test fold named (score at or above the threshold chosen for 99% precision
-    on a fifth of the training faces held out) and how many of them are right."""
+def named_at_precision(args, model, X_train, y_train, X_test, y_test) -> tuple[int, int]:
+    """Faces of the test fold that `model` names (score at or above the threshold chosen for
+    99% precision on a fifth of its training faces, held out from a second fit) and how many
+    of them are right."""
     fit, held = stratified_split(y_train, test_fraction=0.2, seed=args.seed)
     probe = EmbeddingHead(seed=args.seed).fit(X_train[fit], y_train[fit])
     scores = probe.predict_proba(X_train[held])
     right = probe.classes_[scores.argmax(axis=1)] == y_train[held]
     threshold = choose_threshold(scores.max(axis=1), right, 0.99)
-    model = EmbeddingHead(seed=args.seed).fit(X_train, y_train)
     scores = model.predict_proba(X_test)
     named = scores.max(axis=1) >= threshold
     guesses = model.classes_[scores.argmax(axis=1)]
@@ -169,7 +174,9 @@ def report(args, ws: Workspace, X, y, crop_keys, folds) -> None:
         head_seconds += time.perf_counter() - started
         head.append(np.mean(model.predict(X[test]) == y[test]))
         base.append(np.mean(nearest_known(X[train], y[train], X[test]) == y[test]))
-        fold_named, fold_right = named_at_precision(args, X[train], y[train], X[test], y[test])
+        fold_named, fold_right = named_at_precision(
+            args, model, X[train], y[train], X[test], y[test]
+        )
         named, right = named + fold_named, right + fold_right
         print(
             f"  fold {fold + 1}: head {head[-1]:.2%}, face_recognition {base[-1]:.2%}; head "
