@@ -15,6 +15,7 @@ threshold comes out lower, and with no certain answer the conservative default i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,20 +140,30 @@ def pair_precision(
     return precision, recall
 
 
-def start_threshold(embeddings: np.ndarray, *, share: float = START_SHARE, seed: int = 0) -> float:
+def start_threshold(
+    embeddings: np.ndarray,
+    *,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    share: float = START_SHARE,
+    seed: int = 0,
+) -> float:
     """Where grouping starts before any label: `share` of the median distance between two of the
     workspace's faces (nearly all pairs are two different people), so that the start follows the
     population's own scale. dlib's descriptor packs a population it was not trained on into a
     small part of its space: the median pair is 0.81 apart on lfw-devtrain (5+ photos) but 0.52
     on eastasian, and the threshold that all their labels give (`learn_threshold` at 0.98) is
     0.44 and 0.25. A constant 0.45 suits LFW and merges different idols in nearly every group;
-    0.55 of the median gives 0.445 and 0.28. Falls back to `DEFAULT_THRESHOLD` with fewer than
-    two faces."""
+    0.55 of the median gives 0.445 and 0.28. `transform` (a projection's) is applied to the
+    sampled faces only, so a hundred thousand faces are not projected for 20,000 pairs. Falls
+    back to `DEFAULT_THRESHOLD` with fewer than two faces."""
     x = np.asarray(embeddings, dtype=np.float32)
     if len(x) < 2:
         return DEFAULT_THRESHOLD
     rng = np.random.default_rng(seed)
     first = rng.integers(0, len(x), START_PAIRS)
     second = (first + rng.integers(1, len(x), START_PAIRS)) % len(x)
-    median = float(np.median(np.linalg.norm(x[first] - x[second], axis=1)))
+    a, b = x[first], x[second]
+    if transform is not None:
+        a, b = transform(a), transform(b)
+    median = float(np.median(np.linalg.norm(a - b, axis=1)))
     return float(share * median) if median > 0 else DEFAULT_THRESHOLD

@@ -184,19 +184,18 @@ def recluster(
         projection = fit_projection(x_named, people)
     source = "given"
     if threshold is None:
-        adapted = (lambda x: x) if projection is None else projection.transform
-        start = start_threshold(adapted(every_face))
+        transform = None if projection is None else projection.transform
+        space = x_named if transform is None else transform(x_named)
         _, sizes = np.unique(people, return_counts=True)
         enough = int((sizes >= 2).sum()) >= MIN_PEOPLE
         learned = (
-            learn_threshold(adapted(x_named), people, target_precision=GROUP_PRECISION)
-            if enough
-            else None
+            learn_threshold(space, people, target_precision=GROUP_PRECISION) if enough else None
         )
         if learned is not None and learned.learned:
             threshold, source = learned.value, "learned"
         else:
-            threshold, source = start, "default"
+            threshold = start_threshold(every_face, transform=transform)
+            source = "default"
     threshold = float(threshold)
     if not 0 < threshold < 2:
         raise ValueError("the threshold must be between 0 and 2 (dlib distances)")
