@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from faceloop.learn.calibration import fit
 from faceloop.learn.training_set import OTHER
 
 
@@ -89,8 +90,9 @@ def evaluate(
     target_precision: float = 0.99,
     n_confused: int = 10,
 ) -> dict[str, Any]:
-    """Top-1 accuracy, per-class precision and recall, the most confused pairs and the
-    suggestion threshold, from a model's probabilities on held-out faces.
+    """Top-1 accuracy, per-class precision and recall, the most confused pairs, the
+    suggestion threshold and the calibration of its scores (`calibration.fit`), from a model's
+    probabilities on held-out faces.
 
     The threshold is chosen on predictions of a person (not of class 0): those are what people
     are asked to confirm, and a wrong one is what costs them. Precision of a class the model never
@@ -136,6 +138,9 @@ def evaluate(
         "confused": confused,
         "target_precision": target_precision,
         "threshold": None,
+        # P(right | score) of its guesses of a person, so the pages can say how likely each
+        # guess is and pre-check only the sure ones
+        "calibration": fit(max_scores[suggested], correct[suggested]).to_json(),
     }
     if suggested.any():
         threshold = choose_threshold(max_scores[suggested], correct[suggested], target_precision)
