@@ -9,7 +9,7 @@ behind every face never skipped, oldest skip first.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -17,6 +17,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Account, Image, ImageOrigin, Post, Prediction
+from faceloop.learn.calibration import Calibration
+from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.state import CODE_VERDICTS, UNLABELLED, ReviewState, state_for
 from faceloop.workspace import Workspace
 
@@ -49,6 +51,11 @@ class Suggestion:
     score: float | None = None
     #: the person is already labelled on another face of this photo
     in_photo: bool = False
+    #: the estimated chance that this is the person (`review/likelihood.py`): None when
+    #: nothing measures it (a folder hint, a model stored without a calibration)
+    probability: float | None = None
+    #: sure enough for Enter on an empty name field to take it (`likelihood.CONFIDENT`)
+    confident: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +224,11 @@ def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]])
     }
     face_ids = [int(state.face_ids[pos]) for pos, _ in chosen]
     predictions = _predictions(session, face_ids) if state.prediction_mark is not None else {}
+    calibrations = {
+        model_id: model_calibration(state, session, model_id)
+        for model_id in {model_id for model_id, _ in predictions.values()}
+    }
+    look_alikes = distance_calibration(state)
     items = []
     for (pos, skipped), face_id in zip(chosen, face_ids, strict=True):
         image_id = int(state.image_ids[pos])
@@ -228,6 +240,7 @@ def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]])
         ]
         itself = photo_face_at(state, pos)
         in_photo = {f.person_id for f in others if f.person_id is not None}
+        model_id, guesses = predictions.get(face_id, (None, []))
         items.append(
             QueueItem(
                 face_id=face_id,
@@ -245,9 +258,11 @@ def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]])
                     state,
                     pos,
                     hint=hint,
-                    predicted=predictions.get(face_id, []),
+                    predicted=guesses,
                     rejected=state.rejects.get(face_id, set()),
                     in_photo=in_photo,
+                    model_calibration=calibrations.get(model_id),
+                    distance_calibration=look_alikes,
                 ),
             )
         )
@@ -274,54 +289,110 @@ def suggest(
     predicted: list[tuple[int, float]] = (),
     rejected: set[int] = frozenset(),
     in_photo: set[int] = frozenset(),
+    model_calibration: Calibration | None = None,
+    distance_calibration: Calibration | None = None,
 ) -> list[Suggestion]:
-    """Up to nine people for the digit keys: the photo's hint, then a trained model's guesses,
-    then the people whose mean face is nearest. People this face was said not to be are left
-    out; people already on another face of the photo go last (one person, one face a photo)."""
-    rejected_roots = {state.root(p) for p in rejected}
-    found: list[Suggestion] = []
-    seen: set[int] = set()
+    """Up to nine people for the digit keys: the photo's hint first, then a trained model's
+    guesses and the people whose mean face is nearest, the likeliest first. People this face
+    was said not to be are left out; people already on another face of the photo go last (one
+    person, one face a photo) and are never confident.
 
-    def add(person_id: int, reason: str, distance=None, score=None) -> None:
+    A model's score and a distance become one probability through their calibrations. The
+    distance calibration is of the nearest person; the ones after it share what the nearest
+    leaves (1 - its probability), so two look-alikes never both read as likely. A folder hint
+    is confident only when the photo has one face: with several, which face is the person is a
+    guess."""
+    rejected_roots = {state.root(p) for p in rejected}
+    found: dict[int, Suggestion] = {}
+    order: list[int] = []
+
+    def add(person_id: int, reason: str, probability: float | None, distance=None, score=None):
         root = state.root(person_id)
         record = state.people.get(root)
-        if root in seen or root in rejected_roots or record is None:
+        if root in rejected_roots or record is None:
             return
-        seen.add(root)
-        found.append(
-            Suggestion(root, record.name, reason, distance, score, in_photo=root in in_photo)
+        known = found.get(root)
+        if known is not None:
+            if _rank(probability) <= _rank(known.probability):
+                return
+            if known.reason == "hint":
+                # the hint keeps its place; what else is known of the person says how likely
+                found[root] = replace(known, probability=probability)
+                return
+        else:
+            order.append(root)
+        found[root] = Suggestion(
+            root,
+            record.name,
+            reason,
+            distance,
+            score,
+            in_photo=root in in_photo,
+            probability=None if probability is None else round(float(probability), 4),
         )
 
     if hint is not None:
-        add(hint, "hint")
+        add(hint, "hint", None)
     for person_id, score in predicted:
-        add(person_id, "model", score=round(score, 3))
+        probability = model_calibration.one(score) if model_calibration else None
+        add(person_id, "model", probability, score=round(score, 3))
     centroids = state.centroids()
     if len(centroids.person_ids):
         distances = np.linalg.norm(centroids.means - state.embeddings[pos], axis=1)
-        nearest = np.argsort(distances)[: MAX_SUGGESTIONS + len(rejected_roots) + len(seen) + 8]
+        nearest = np.argsort(distances)[: MAX_SUGGESTIONS + len(rejected_roots) + len(order) + 8]
+        leaves = None
         for index in nearest:
             person_id = int(centroids.person_ids[index])
             record = state.people.get(person_id)
-            if record is not None and not record.hidden:
-                add(person_id, "similar", distance=round(float(distances[index]), 3))
-            if len(found) >= MAX_SUGGESTIONS + len(in_photo):
+            if (
+                record is not None
+                and not record.hidden
+                and state.root(person_id) not in (rejected_roots)
+            ):
+                distance = float(distances[index])
+                probability = distance_calibration.one(distance) if distance_calibration else None
+                if probability is not None:
+                    if leaves is None:
+                        leaves = 1.0 - probability
+                    else:
+                        probability = min(probability, leaves)
+                add(person_id, "similar", probability, distance=round(distance, 3))
+            if len(order) >= MAX_SUGGESTIONS + len(in_photo):
                 break
-    found.sort(key=lambda s: s.in_photo)
-    return found[:MAX_SUGGESTIONS]
+    single = bool(state.single[pos]) if pos < len(state.single) else False
+    ranked = sorted(
+        (found[root] for root in order),
+        key=lambda s: (s.in_photo, s.reason != "hint", -_rank(s.probability)),
+    )
+    return [
+        replace(
+            s,
+            confident=not s.in_photo
+            and ((s.reason == "hint" and single) or is_confident(s.probability)),
+        )
+        for s in ranked[:MAX_SUGGESTIONS]
+    ]
 
 
-def _predictions(session: Session, face_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
-    """The newest model's guesses for each face, best first; "other" (no person) left out."""
+def _rank(probability: float | None) -> float:
+    """Unmeasured suggestions after every measured one."""
+    return -1.0 if probability is None else probability
+
+
+def _predictions(
+    session: Session, face_ids: list[int]
+) -> dict[int, tuple[int, list[tuple[int, float]]]]:
+    """The newest model's guesses for each face, best first, with that model's id; "other"
+    (no person) left out."""
     rows = session.execute(
         select(Prediction.face_id, Prediction.model_id, Prediction.person_id, Prediction.score)
         .where(Prediction.face_id.in_(face_ids))
         .order_by(Prediction.face_id, Prediction.model_id.desc(), Prediction.rank)
     ).all()
     newest: dict[int, int] = {}
-    result: dict[int, list[tuple[int, float]]] = {}
+    result: dict[int, tuple[int, list[tuple[int, float]]]] = {}
     for face_id, model_id, person_id, score in rows:
         newest.setdefault(face_id, model_id)
         if model_id == newest[face_id] and person_id is not None:
-            result.setdefault(face_id, []).append((person_id, float(score)))
+            result.setdefault(face_id, (model_id, []))[1].append((person_id, float(score)))
     return result
