@@ -57,6 +57,15 @@ def test_shrinking_keeps_the_steps_rising() -> None:
     assert calibration.one(0.96) < 0.95
 
 
+def test_beyond_every_measured_score_is_a_coin_toss_at_best() -> None:
+    # every look-alike measured was right, but none was as far as 0.9
+    calibration = fit(np.linspace(0.1, 0.45, 400), np.ones(400, dtype=bool), higher_is_surer=False)
+    assert calibration.one(0.3) > 0.99
+    assert calibration.one(0.9) == 0.5
+    low = fit(np.linspace(0.5, 1.0, 400), np.linspace(0.5, 1.0, 400) > 0.9)
+    assert low.one(0.1) == low.one(0.5) < 0.5
+
+
 def test_no_answers_read_as_a_coin_toss() -> None:
     calibration = fit(np.zeros(0), np.zeros(0, dtype=bool))
     assert calibration.one(0.99) == 0.5

@@ -32,16 +32,18 @@ class Calibration:
     higher_is_surer: bool = True
 
     def probability(self, scores: np.ndarray | float) -> np.ndarray:
-        """The estimated probability that suggestions with these scores are right. Below the
-        lowest step a score gets the lowest step's rate, above the highest the highest's, and
-        between two edges the lower step's: never more than was measured."""
+        """The estimated probability that suggestions with these scores are right. Between
+        two edges a score gets the lower step's rate, above the highest the highest's: never
+        more than was measured. Below every score measured nothing is known, so a score there
+        reads as a coin toss at best (a look-alike farther than any labelled face was)."""
         values = np.asarray(scores, dtype=np.float64)
         if not self.higher_is_surer:
             values = -values
         if not self.edges:
             return np.full(values.shape, 0.5)
         index = np.searchsorted(np.asarray(self.edges), values, side="right") - 1
-        return np.asarray(self.rates)[np.clip(index, 0, len(self.rates) - 1)]
+        rates = np.asarray(self.rates)[np.clip(index, 0, len(self.rates) - 1)]
+        return np.where(index < 0, np.minimum(rates, 0.5), rates)
 
     def one(self, score: float) -> float:
         return float(self.probability(score))

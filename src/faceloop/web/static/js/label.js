@@ -165,13 +165,16 @@ function renderOthers(item) {
   }
 }
 
+// Each suggestion says how likely it is (the server's calibrated probability, one scale for a
+// model's guess and a look-alike); only a confident one reads "likely", and only it is what
+// Enter on an empty field takes.
 function renderSuggestions(item) {
   el.suggestions.replaceChildren();
   item.suggestions.forEach((s, index) => {
     const li = document.createElement('li');
     const button = document.createElement('button');
     button.type = 'button';
-    button.className = 'suggestion' + (s.in_photo ? ' in-photo' : '');
+    button.className = 'suggestion' + (s.in_photo ? ' in-photo' : '') + (s.confident ? ' likely' : '');
     button.dataset.index = index;
     const key = document.createElement('kbd');
     key.textContent = index + 1;
@@ -179,10 +182,7 @@ function renderSuggestions(item) {
     name.className = 'sname';
     name.textContent = s.name;
     const why = document.createElement('small');
-    why.textContent = s.reason === 'hint' ? 'folder hint'
-      : s.reason === 'model' ? `model ${Math.round((s.score || 0) * 100)}%`
-        : `distance ${s.distance?.toFixed(2)}`;
-    if (s.in_photo) why.textContent += ' · already in this photo';
+    why.textContent = suggestionNote(s);
     button.append(key, name, why);
     button.addEventListener('click', () => pickSuggestion(index));
     li.append(button);
@@ -194,6 +194,15 @@ function renderSuggestions(item) {
     li.textContent = 'No suggestions yet: type a name.';
     el.suggestions.append(li);
   }
+}
+
+function suggestionNote(s) {
+  const chance = s.probability == null ? '' : ` ${Math.round(s.probability * 100)}%`;
+  const words = [];
+  if (s.reason === 'hint') words.push('folder');
+  words.push(s.confident ? `likely${chance}` : `guess${chance}`);
+  if (s.in_photo) words.push('already in this photo');
+  return words.join(' · ');
 }
 
 // ------------------------------------------------------------------ answering
@@ -288,9 +297,12 @@ async function acceptTyped() {
   if (option) pick(option);
 }
 
+// Enter on an empty field takes suggestion 1 only when it is likely: one keystroke must not
+// store a guess. The digits still take any suggestion.
 function accept() {
   if (el.name.value.trim()) acceptTyped();
-  else if (queue.current?.suggestions.length) pickSuggestion(0);
+  else if (queue.current?.suggestions[0]?.confident) pickSuggestion(0);
+  else if (queue.current?.suggestions.length) toast('No sure suggestion: type a name or press 1–9');
   else toast('Type a name, or press n, u or s.');
 }
 
