@@ -241,11 +241,14 @@ def test_a_mixed_page_of_the_model_takes_its_sure_guesses_then_look_alikes(
             least = ok(api.get("/api/v1/confirm?mode=mixed&source=model&order=uncertain"))
             assert faces_of(least) == faces_of(model)[::-1]
 
-            # auto fills the page: the sure guesses first, then look-alikes of the other faces
+            # auto fills the page with the sure guesses, then look-alikes of the other faces;
+            # the page shows them likeliest first
             auto = ok(api.get("/api/v1/confirm?mode=mixed"))
-            assert auto["source"] == "auto" and faces_of(auto)[: len(sure)] == faces_of(model)
-            rest = auto["items"][len(sure) :]
+            assert auto["source"] == "auto" and set(faces_of(model)) <= set(faces_of(auto))
+            rest = [i for i in auto["items"] if i["face_id"] not in set(faces_of(model))]
             assert rest and {i["source"] for i in rest} == {"nearest"}
+            chances = [i["probability"] for i in auto["items"]]
+            assert chances == sorted(chances, reverse=True)
             assert set(faces_of(auto)) == set(top) and auto["pending"] == len(top)
 
             answers = mixed_answers(auto, set())

@@ -34,6 +34,7 @@ person.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -58,11 +59,13 @@ from faceloop.review.confirm import (
 from faceloop.review.decisions import PERSON, REJECT, SKIP, Verdict, decide_all, new_batch
 from faceloop.review.groups import grouping_threshold
 from faceloop.review.labelling import SamePersonInPhoto, same_person_conflicts
+from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.names import exact_person
 from faceloop.review.nearest import nearest_people
 from faceloop.review.nearest_queue import NearestPick, nearest_pick
 from faceloop.review.person_ops import create_person
 from faceloop.review.small_groups import small_group_suggestions
+from faceloop.review.state import state_for
 from faceloop.workspace import Workspace
 
 ONE, PAGE_MODE, MIXED = "one", "page", "mixed"
@@ -105,6 +108,17 @@ class ConfirmItem:
     reference_face_ids: list[int] = field(default_factory=list)
     #: "model" or "nearest", as the view's `source`: a mixed page may hold both
     source: str = "model"
+    #: the estimated chance that the face is the person (`review/likelihood.py`): the model's
+    #: stored calibration of its score, or the look-alike calibration of the distance to the
+    #: person's mean face; None for a model stored without a calibration
+    probability: float | None = None
+    #: pre-checked on a page: a yes unless the labeller unticks it. A model's guess only when
+    #: `probability` reaches `likelihood.CONFIDENT`; a look-alike whenever it is within the
+    #: page's reach (the reach is the look-alike page's threshold)
+    checked: bool = True
+    #: when another person's name looks alike ("Hugo Chavez", "Hugo_Chavez"): what tells this
+    #: one apart, the person's id and first other alias
+    person_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,14 +214,29 @@ def confirm_view(
     if source != NEAREST:
         view = _model_view(ws, mode, order, limit, person_id, exclude)
         if view.items or source == MODEL:
-            return view
+            return view if source == MODEL else _counting_both(ws, view, reach)
     nearest = _nearest_view(ws, mode, order, limit, person_id, exclude, reach)
     if not nearest.items and source == AUTO and reach == CLOSE:
         wider = _nearest_view(ws, mode, order, limit, person_id, exclude, WIDE)
         nearest = wider if wider.items else nearest
-    if nearest.items or source == NEAREST:
+    if source == NEAREST:
         return nearest
-    return _neither(view, nearest)
+    if nearest.items:
+        return _counting_both(ws, nearest, nearest.reach or reach)
+    return _counting_both(ws, _neither(view, nearest), nearest.reach or reach)
+
+
+def _counting_both(ws: Workspace, view: ConfirmView, reach: str) -> ConfirmView:
+    """Auto, one face at a time or a page of one person: the count is of every face either
+    source still offers, each once, whichever source this view's faces came from. Otherwise
+    the count would jump as the page turns from the model's guesses to the look-alikes (53
+    waiting, then 100) while nothing was answered."""
+    if reach == CLOSE and not len(nearest_people(ws, radius=_radius(ws, CLOSE)).face_ids):
+        reach = WIDE
+    with ws.sessions() as session:
+        model_pending = pending_count(session)
+        pending = _pending_both(session, ws, None, model_pending, reach)
+    return replace(view, pending=pending)
 
 
 def _neither(view: ConfirmView, nearest: ConfirmView) -> ConfirmView:
@@ -427,6 +456,7 @@ def _view(
     source: str = MODEL,
     reach: str | None = None,
 ) -> ConfirmView:
+    items = _judged(ws, items, mode, order)
     first = items[0] if items and mode == PAGE_MODE else None
     return ConfirmView(
         mode=mode,
@@ -443,6 +473,86 @@ def _view(
         source=source,
         reach=reach,
     )
+
+
+def _judged(ws: Workspace, items: list[ConfirmItem], mode: str, order: str) -> list[ConfirmItem]:
+    """Each item with its calibrated chance, whether it starts checked and what tells its
+    person's name apart; a mixed page in the chosen order of those chances (the page was
+    filled in the order the module says, so which faces it holds does not change)."""
+    if not items:
+        return items
+    state = state_for(ws.engine)
+    with ws.sessions() as session, state.lock:
+        model_id = session.scalar(select(Prediction.model_id).limit(1))
+        model = model_calibration(state, session, model_id) if model_id is not None else None
+        look_alike = distance_calibration(state)
+        centroids = state.centroids()
+        notes = _name_notes(state, {i.person_id for i in items})
+        judged = []
+        for item in items:
+            if item.source == MODEL:
+                probability = model.one(item.score) if model is not None else None
+                checked = is_confident(probability)
+            else:
+                probability = _look_alike_chance(state, centroids, look_alike, item)
+                checked = True
+            judged.append(
+                replace(
+                    item,
+                    probability=None if probability is None else round(probability, 4),
+                    checked=checked,
+                    person_note=notes.get(state.root(item.person_id)),
+                )
+            )
+    if mode == MIXED:
+        surest = order == "confident"
+        judged.sort(key=lambda i: -_chance(i) if surest else _chance(i))
+    return judged
+
+
+def _chance(item: ConfirmItem) -> float:
+    return -1.0 if item.probability is None else item.probability
+
+
+def _look_alike_chance(state, centroids, calibration, item: ConfirmItem) -> float | None:
+    pos = state.position(item.face_id)
+    index = centroids.person_ids.searchsorted(state.root(item.person_id))
+    if pos is None or index >= len(centroids.person_ids):
+        return None
+    if centroids.person_ids[index] != state.root(item.person_id):
+        return None
+    distance = float(np.linalg.norm(centroids.means[index] - state.embeddings[pos]))
+    return calibration.one(distance)
+
+
+def _alike(name: str) -> str:
+    """A name as it looks: accents, case, width, spaces and underscores aside."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name))
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in letters.casefold() if c.isalnum())
+
+
+def _name_notes(state, person_ids: set[int]) -> dict[int, str]:
+    """For the people whose name looks like another person's, what tells them apart."""
+    key = ("alike_names", state.people_version)
+    cached = state.cache.get(key)
+    if cached is None:
+        for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "alike_names"]:
+            del state.cache[old]
+        by_look: dict[str, list[int]] = {}
+        for record in state.people.values():
+            if record.merged_into is None:
+                by_look.setdefault(_alike(record.name), []).append(record.id)
+        cached = state.cache[key] = (by_look,)
+    by_look = cached[0]
+    notes = {}
+    for person_id in person_ids:
+        record = state.people.get(state.root(person_id))
+        if record is None or len(by_look.get(_alike(record.name), ())) < 2:
+            continue
+        alias = next((a for a in record.aliases if a != record.name), None)
+        notes[record.id] = f"#{record.id}" + (f", also {alias}" if alias else "")
+    return notes
 
 
 def _items(

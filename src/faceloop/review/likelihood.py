@@ -88,8 +88,9 @@ def _fit_distances(state: ReviewState, labelled: np.ndarray) -> Calibration:
     counts = centroids.counts[own[rows]].astype(np.float64)
     # the face's own person's mean without the face: n / (n - 1) times as far; a person with
     # this face only is no one to suggest
-    factor = np.where(counts > 1, counts / np.maximum(counts - 1, 1), np.inf)
-    distances[rows, own[rows]] *= factor
+    distances[rows, own[rows]] = np.where(
+        counts > 1, distances[rows, own[rows]] * counts / np.maximum(counts - 1, 1), np.inf
+    )
     nearest = distances.argmin(axis=1)
     best = distances[np.arange(len(sample)), nearest]
     right = (own >= 0) & (nearest == own)
