@@ -116,6 +116,8 @@ class ConfirmItem:
     #: `probability` reaches `likelihood.CONFIDENT`; a look-alike whenever it is within the
     #: page's reach (the reach is the look-alike page's threshold)
     checked: bool = True
+    #: `probability` reaches `likelihood.CONFIDENT`: shown as "likely"
+    confident: bool = False
     #: when another person's name looks alike ("Hugo Chavez", "Hugo_Chavez"): what tells this
     #: one apart, the person's id and first other alias
     person_note: str | None = None
@@ -501,6 +503,7 @@ def _judged(ws: Workspace, items: list[ConfirmItem], mode: str, order: str) -> l
                     item,
                     probability=None if probability is None else round(probability, 4),
                     checked=checked,
+                    confident=is_confident(probability),
                     person_note=notes.get(state.root(item.person_id)),
                 )
             )

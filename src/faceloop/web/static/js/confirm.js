@@ -74,6 +74,14 @@ const inFlight = new Set();
 const preload = preloader(300);
 
 const percent = (score) => `${Math.round(score * 100)}%`;
+// The server's calibrated chance that the face is the person: "likely" only when sure, "unsure"
+// when the page does not pre-check it (the labeller ticks it if right).
+function chanceText(item) {
+  const chance = item.probability == null ? '' : percent(item.probability);
+  if (!item.checked) return chance ? `unsure ${chance}` : 'unsure';
+  if (item.confident) return `likely ${chance}`;
+  return chance || '';
+}
 // a look-alike's score is 1 - its distance to the nearest labelled face; a small group's face,
 // 1 - its own distance to the nearest labelled face of the person its group looks like
 const distance = (score) => (1 - score).toFixed(2);
@@ -115,7 +123,9 @@ function unitsOf(view) {
       person_id: MODE === 'mixed' ? null : view.person_id,
       person_name: MODE === 'mixed' ? null : view.person_name,
       items: view.items,
-      selected: new Set(view.items.map((i) => i.face_id)),
+      // only what the server pre-checks starts as a yes; the rest is unsure until ticked
+      selected: new Set(view.items.filter((i) => i.checked !== false).map((i) => i.face_id)),
+      refused: new Set(),
       cursor: 0,
     }];
   }
@@ -175,6 +185,7 @@ function render() {
   el.empty.hidden = true;
   el.title.hidden = false;
   if (el.person) el.person.textContent = current.person_name;
+  if (el.person && current.items[0]?.person_note) el.person.textContent += ` (${current.items[0].person_note})`;
   el.source.hidden = false;
   el.source.dataset.source = current.source;
   el.source.classList.toggle('wide', isWide(current));
@@ -235,9 +246,10 @@ function renderOne(unit) {
   const item = unit.items[0];
   el.chip.src = chipUrl(item.face_id);
   el.chip.alt = `face ${item.face_id}`;
-  el.score.textContent = unit.source === 'nearest'
+  const chance = chanceText(item);
+  el.score.textContent = (chance ? `${chance} · ` : '') + (unit.source === 'nearest'
     ? `distance ${distance(item.score)} to a labelled face of ${unit.person_name} · face ${item.face_id}`
-    : `model ${percent(item.score)} sure · face ${item.face_id}`;
+    : `model score ${percent(item.score)} · face ${item.face_id}`);
   el.photo.src = photoUrl(item.image_id, PHOTO_SIZE);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
   drawBox(item);
@@ -303,8 +315,9 @@ function pageTile(unit, item) {
   button.append(chipImage(item.face_id, 150, { alt }));
   const score = document.createElement('span');
   score.className = 'dist';
-  score.textContent = scoreText(unit, item);
-  score.title = SCORE_TITLES[sourceOf(unit, item)] || SCORE_TITLES.model;
+  score.textContent = chanceText(item) || scoreText(unit, item);
+  score.title = `estimated chance it is ${item.person_name}; `
+    + `${SCORE_TITLES[sourceOf(unit, item)] || SCORE_TITLES.model}: ${scoreText(unit, item)}`;
   const link = document.createElement('a');
   link.className = 'tile-photo';
   link.href = `/photos/${item.image_id}#face-${item.face_id}`;
@@ -329,14 +342,23 @@ function caption(item, link) {
   const name = document.createElement('span');
   name.className = 'tile-name';
   name.textContent = item.person_name;
-  name.title = item.person_name;
+  name.title = item.person_note ? `${item.person_name} (${item.person_note})` : item.person_name;
+  if (item.person_note) {
+    // another person's name looks the same: say which one this is
+    const note = document.createElement('small');
+    note.className = 'tile-note-name';
+    note.textContent = item.person_note;
+    name.append(note);
+  }
   row.append(name, link);
   return row;
 }
 
-// Every face of a page starts chosen (a yes); the labeller refuses those that are not the person
-// suggested. The choice and the cursor are kept on the unit, so a page shown again (undone, or
-// its answer failed) comes back as it was left.
+// The faces the server pre-checks start chosen (a yes); the labeller refuses those that are not
+// the person suggested. The others start unsure (no answer: skipped, so they come back later):
+// a toggle makes one a yes, the next a no, the next unsure again. The choice and the cursor are
+// kept on the unit, so a page shown again (undone, or its answer failed) comes back as it was
+// left.
 class PageGrid extends TileGrid {
   unit = null;
 
@@ -359,16 +381,28 @@ class PageGrid extends TileGrid {
   }
 
   flip(faceId) {
-    if (this.unit.selected.has(faceId)) this.unit.selected.delete(faceId);
-    else this.unit.selected.add(faceId);
+    const { selected, refused } = this.unit;
+    const item = this.unit.items.find((i) => i.face_id === faceId);
+    if (selected.has(faceId)) {
+      selected.delete(faceId);
+      refused.add(faceId);
+    } else if (refused.has(faceId)) {
+      refused.delete(faceId);
+      if (item?.checked !== false) selected.add(faceId);
+    } else {
+      selected.add(faceId);
+    }
   }
 
   paint() {
     const { unit } = this;
     this.tiles().forEach((li, index) => {
-      const on = unit.selected.has(unit.items[index].face_id);
+      const item = unit.items[index];
+      const on = unit.selected.has(item.face_id);
+      const off = !on && (unit.refused.has(item.face_id) || item.checked !== false);
       li.classList.toggle('selected', on);
-      li.classList.toggle('refused', !on);
+      li.classList.toggle('refused', off);
+      li.classList.toggle('unsure', !on && !off);
       li.classList.toggle('cursor', index === unit.cursor);
       li.setAttribute('aria-selected', on ? 'true' : 'false');
     });
@@ -390,9 +424,15 @@ function acceptPage() {
   if (!unit || !GRID) return;
   const answers = unit.items.map((item) => ownPerson(unit, item, {
     face_id: item.face_id,
-    answer: unit.selected.has(item.face_id) ? 'yes' : 'no',
+    answer: answerFor(unit, item),
   }));
   submit(unit, answers, unit.person_name);
+}
+
+function answerFor(unit, item) {
+  if (unit.selected.has(item.face_id)) return 'yes';
+  if (unit.refused.has(item.face_id) || item.checked !== false) return 'no';
+  return 'skip';
 }
 
 function skipPage() {
@@ -453,9 +493,11 @@ function describe(entry) {
   if (GRID) {
     if (answers.every((a) => a.answer === 'skip')) return `skipped ${answers.length} faces`;
     const yes = answers.filter((a) => a.answer === 'yes').length;
-    const no = answers.length - yes;
-    if (MODE === 'mixed') return `${yes} named as suggested` + (no ? `, ${no} not` : '');
-    return `${yes} × ${entry.shownName}` + (no ? `, ${no} not` : '');
+    const no = answers.filter((a) => a.answer === 'no').length;
+    const unsure = answers.length - yes - no;
+    const rest = (no ? `, ${no} not` : '') + (unsure ? `, ${unsure} left unsure` : '');
+    if (MODE === 'mixed') return `${yes} named as suggested` + rest;
+    return `${yes} × ${entry.shownName}` + rest;
   }
   const a = answers[0];
   if (a.answer === 'yes') return `yes, ${entry.unit.person_name}`;
