@@ -34,8 +34,10 @@ class Calibration:
     def probability(self, scores: np.ndarray | float) -> np.ndarray:
         """The estimated probability that suggestions with these scores are right. Between
         two edges a score gets the lower step's rate, above the highest the highest's: never
-        more than was measured. Below every score measured nothing is known, so a score there
-        reads as a coin toss at best (a look-alike farther than any labelled face was)."""
+        more than was measured. Below every score measured nothing is known: a score there reads
+        as a coin toss at best, and less the farther it is (a model's 2% guess, a look-alike
+        twice as far as any measured): times score / lowest score measured, or for distances
+        farthest distance measured / distance."""
         values = np.asarray(scores, dtype=np.float64)
         if not self.higher_is_surer:
             values = -values
@@ -43,7 +45,14 @@ class Calibration:
             return np.full(values.shape, 0.5)
         index = np.searchsorted(np.asarray(self.edges), values, side="right") - 1
         rates = np.asarray(self.rates)[np.clip(index, 0, len(self.rates) - 1)]
-        return np.where(index < 0, np.minimum(rates, 0.5), rates)
+        lowest = self.edges[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.higher_is_surer:
+                ratio = values / lowest if lowest > 0 else np.ones_like(values)
+            else:
+                ratio = lowest / values if lowest < 0 else np.ones_like(values)
+        below = np.minimum(rates, 0.5) * np.clip(np.nan_to_num(ratio, nan=0.0), 0.0, 1.0)
+        return np.where(index < 0, below, rates)
 
     def one(self, score: float) -> float:
         return float(self.probability(score))
