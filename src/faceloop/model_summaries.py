@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
 from faceloop.db.models import Model, Person
+from faceloop.learn.calibration import Calibration
+from faceloop.review.likelihood import CONFIDENT
 from faceloop.workspace import Workspace
 
 
@@ -18,6 +20,17 @@ class PersonFigures:
     support: int
     precision: float | None
     recall: float | None
+
+
+@dataclass(frozen=True)
+class CalibrationStep:
+    """Held-out guesses scoring from `low` to `high` were right with probability `rate`
+    (shrunk as `learn/calibration.py` says), measured on `count` of them."""
+
+    low: float
+    high: float
+    rate: float
+    count: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,11 @@ class ModelSummary:
     #: (true name, predicted name, count), most frequent first
     confused: list[tuple[str, str, int]]
     per_person: list[PersonFigures]
+    #: the held-out precision at each score, lowest scores first; empty for a model stored
+    #: before calibrations were (its guesses are never "likely")
+    calibration: list[CalibrationStep] = field(default_factory=list)
+    #: the chance from which a guess is "likely" and pre-checked
+    confident: float = CONFIDENT
 
 
 def model_summaries(workspace: Workspace, limit: int = 100) -> list[ModelSummary]:
@@ -74,4 +92,20 @@ def _summary(model: Model, names: dict[int, str]) -> ModelSummary:
             )
             for c in metrics.get("per_class", [])
         ],
+        calibration=_steps(Calibration.from_json(metrics.get("calibration"))),
     )
+
+
+def _steps(calibration: Calibration | None) -> list[CalibrationStep]:
+    if calibration is None or not calibration.edges:
+        return []
+    edges = [*calibration.edges, 1.0]
+    return [
+        CalibrationStep(
+            round(max(0.0, edges[i]), 4),
+            round(max(edges[i], edges[i + 1]), 4),
+            calibration.rates[i],
+            calibration.counts[i],
+        )
+        for i in range(len(calibration.rates))
+    ]

@@ -109,3 +109,16 @@ def test_one_face_at_a_time_counts_the_same_faces_as_the_page_turns_source(root)
         # nothing was answered: every view counts the same faces waiting
         assert len(set(seen)) == 1, seen
         assert seen[0] >= len(set(held))
+
+
+def test_the_models_page_charts_each_models_calibration(root) -> None:
+    with client(root) as api:
+        shown = api.get("/models", headers={"accept": "text/html"})
+        assert shown.status_code == 200
+        assert 'class="calibration"' in shown.text
+        assert shown.text.count('class="step') >= 1
+        assert "held-out guesses" in shown.text
+    set_calibration(root, None)
+    with client(root) as api:
+        shown = api.get("/models", headers={"accept": "text/html"}).text
+        assert 'class="step' not in shown and "No calibration stored with this model" in shown
