@@ -81,6 +81,8 @@ def test_json_round_trip(higher: bool) -> None:
     assert again is not None
     grid = np.linspace(0, 1, 57)
     assert np.allclose(again.probability(grid), calibration.probability(grid), atol=1e-5)
+    wide = np.linspace(-1.0, 2.0, 301)
+    assert [again.one(v) for v in wide] == pytest.approx(list(again.probability(wide)))
     assert again.counts == calibration.counts
 
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import needs_data
 from tests.web.browsing import confirm_unit, serving
@@ -109,4 +110,26 @@ def test_a_long_name_is_shown_whole_and_a_look_alike_name_told_apart(server, pag
         # the whole name is within the tile, not run off its edge
         tile = name.evaluate("(n) => n.closest('.confirm-tile').getBoundingClientRect().right")
         assert name.bounding_box()["x"] + name.bounding_box()["width"] <= tile + 1
+    assert page.js_errors == []
+
+
+def test_enter_does_not_say_yes_to_an_unsure_guess(server, page) -> None:
+    page.goto(server.base + "/confirm?mode=one&source=model")
+    page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
+    item = page.evaluate("() => window.faceloopConfirm.current.items[0]")
+    assert item["checked"] is False, "the young model's guesses are unsure"
+    assert "unsure" in page.inner_text("#score")
+    page.keyboard.press("Enter")
+    expect(page.locator("#toasts")).to_contain_text("Unsure guess")
+    page.evaluate("() => window.faceloopConfirm.settled()")
+    assert page.evaluate("() => window.faceloopConfirm.current.items[0].face_id") == item["face_id"]
+    assert server.api("GET", f"/faces/{item['face_id']}")["verdict"] is None
+    page.keyboard.press("y")
+    page.wait_for_function(
+        f"() => !window.faceloopConfirm.current"
+        f" || window.faceloopConfirm.current.items[0].face_id !== {item['face_id']}"
+    )
+    page.evaluate("() => window.faceloopConfirm.settled()")
+    face = server.api("GET", f"/faces/{item['face_id']}")
+    assert (face["verdict"], face["person_id"]) == ("person", item["person_id"])
     assert page.js_errors == []

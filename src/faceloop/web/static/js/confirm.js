@@ -280,6 +280,15 @@ function answerOne(answer, extra = {}, shownName = '') {
   submit(unit, [{ face_id: item.face_id, answer, ...extra }], shownName);
 }
 
+// Enter says yes only to a guess the page would pre-check; an unsure one needs an explicit y,
+// so one keystroke never stores a guess nobody looked at twice.
+function enterOne() {
+  const item = queue.current?.items[0];
+  if (!item || MODE !== 'one') return;
+  if (item.checked !== false) answerOne('yes');
+  else toast(`Unsure guess: press y if it is ${queue.current.person_name}, n if not`);
+}
+
 async function correct(option) {
   if (!option) return;
   if (option.kind === 'person') {
@@ -513,7 +522,7 @@ const autocomplete = new Autocomplete(el.name, el.list, { onPick: correct });
 const undoLast = () => history.undoLast();
 const ONE_KEYS = {
   y: () => answerOne('yes'),
-  Enter: () => answerOne('yes'),
+  Enter: enterOne,
   n: () => answerOne('no'),
   s: () => answerOne('skip'),
   z: undoLast,
