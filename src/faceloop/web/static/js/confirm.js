@@ -77,7 +77,9 @@ const percent = (score) => `${Math.round(score * 100)}%`;
 // The server's calibrated chance that the face is the person: "likely" only when sure, "unsure"
 // when the page does not pre-check it (the labeller ticks it if right).
 function chanceText(item) {
-  const chance = item.probability == null ? '' : percent(item.probability);
+  const p = item.probability;
+  // a chance is never certain: 0.999 reads ">99%", not "100%"
+  const chance = p == null ? '' : p > 0.99 ? '>99%' : p < 0.01 ? '<1%' : percent(p);
   if (!item.checked) return chance ? `unsure ${chance}` : 'unsure';
   if (item.confident) return `likely ${chance}`;
   return chance || '';

@@ -196,8 +196,15 @@ function renderSuggestions(item) {
   }
 }
 
+// A chance is never certain: 0.999 reads ">99%", not "100%".
+function chancePercent(p) {
+  if (p > 0.99) return '>99%';
+  if (p < 0.01) return '<1%';
+  return `${Math.round(p * 100)}%`;
+}
+
 function suggestionNote(s) {
-  const chance = s.probability == null ? '' : ` ${Math.round(s.probability * 100)}%`;
+  const chance = s.probability == null ? '' : ` ${chancePercent(s.probability)}`;
   const words = [];
   if (s.reason === 'hint') words.push('folder');
   words.push(s.confident ? `likely${chance}` : `guess${chance}`);
