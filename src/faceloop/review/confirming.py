@@ -131,7 +131,8 @@ class ConfirmView:
     #: page mode: the person every item is guessed as
     person_id: int | None
     person_name: str | None
-    #: suggestions of this view's source still waiting for an answer, of everyone
+    #: faces with a suggestion of this view's source still waiting for an answer, of everyone;
+    #: in auto, of either source (each face once), whichever this view's faces came from
     pending: int
     model_id: int | None
     #: why nothing is offered (no_model, not_predicted, nothing_left, nothing_near); None when
