@@ -3,6 +3,7 @@
 // page follows the job.
 
 import { api, csrfToken, showError } from './common.js';
+import { mountGrouping } from './grouping.js';
 
 const $ = (id) => document.getElementById(id);
 const zone = $('dropzone');
@@ -170,6 +171,9 @@ function finished(job) {
     li.append(link);
     thumbs.append(li);
   }
+  // the new faces are grouped by a job the import started (or can be, when grouping is only on
+  // request), so the groups page has them by the time the user gets there
+  mountGrouping($('upload-grouping'), { ungrouped: r.ungrouped || 0, jobId: r.grouping_job || null });
   $('upload-result').hidden = false;
   return job;
 }
