@@ -117,3 +117,19 @@ def test_name_tags_stay_inside_small_photos(server, page, width, tmp_path) -> No
         tags = shown["tags"]
         assert not any(overlap(a, b) for i, a in enumerate(tags) for b in tags[i + 1 :]), tags
     assert page.js_errors == []
+
+
+def test_the_preview_is_an_upright_jpeg_of_the_photo_and_refuses_other_files(client) -> None:
+    import io
+
+    pgm = DATA / "orl" / "s1" / "9.pgm"
+    answer = client.post(
+        "/api/v1/identify/preview", files={"file": (pgm.name, pgm.read_bytes(), "")}
+    )
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+    preview = Image.open(io.BytesIO(answer.content))
+    assert (preview.format, preview.size) == ("JPEG", Image.open(pgm).size)
+    refused = client.post(
+        "/api/v1/identify/preview", files={"file": ("notes.txt", b"not a photo", "text/plain")}
+    )
+    assert refused.status_code == 422 and "not a photo" in refused.json()["message"]
