@@ -144,6 +144,7 @@ async function follow(jobId) {
 function finished(job) {
   const r = job.result || {};
   $('upload-title').textContent = 'Imported';
+  $('upload-message').textContent = '';  // the result below says it in full
   const parts = [`${r.imported} photo${r.imported === 1 ? '' : 's'} imported with ${r.faces} face${r.faces === 1 ? '' : 's'}`];
   if (r.exact_duplicates || r.near_copies) parts.push(`${r.exact_duplicates + r.near_copies} already here`);
   if (r.without_faces) parts.push(`${r.without_faces} without a face`);
