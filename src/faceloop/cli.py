@@ -123,9 +123,19 @@ def import_(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Worker processes (default: every core).")
     ] = None,
+    group: Annotated[
+        bool | None,
+        typer.Option(
+            "--group/--no-group",
+            help="Group the new unlabelled faces into look-alike groups after the import "
+            "(default: unless recluster_after is 0).",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Import photos: store each once, find and embed the faces, label by folder if asked."""
+    """Import photos: store each once, find and embed the faces, label by folder if asked,
+    then group the new unlabelled faces."""
     from faceloop.ingest import ImportProgress, import_photos
 
     if by_folder and person:
@@ -134,8 +144,8 @@ def import_(
     with _open(workspace) as ws:
         columns = (
             SpinnerColumn(),
-            TextColumn("[bold]importing"),
-            BarColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} photos/s"),
             TextColumn("{task.fields[faces]} faces"),
@@ -144,13 +154,16 @@ def import_(
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task("import", total=None, rate="-", faces=0, failed=0)
+            # the first photo waits for the face models (seconds): say so rather than sit at 0/N
+            task = bar.add_task("finding photos…", total=None, rate="-", faces=0, failed=0)
+            bar.refresh()
 
             def show(p: ImportProgress) -> None:
                 elapsed = bar.tasks[0].elapsed or 0
                 rate = f"{p.done / elapsed:.1f}" if elapsed > 1 else "-"
                 bar.update(
                     task,
+                    description="importing" if p.done else "loading face models…",
                     total=p.total,
                     completed=p.done,
                     rate=rate,
@@ -167,25 +180,62 @@ def import_(
                 workers=workers,
                 progress=show,
             )
+        for line in _import_summary(summary):
+            console.print(line)
+        if summary.report:
+            console.print("Report of failed files and warnings:")
+            console.print(f"  {summary.report}", soft_wrap=True)
+        stored = summary.imported + summary.exact_duplicates + summary.near_copies
+        if stored == 0:
+            errors.print(
+                "[red]nothing could be imported[/red]" if summary.failed else "no photos found"
+            )
+            raise typer.Exit(1)
+        _group_new_faces(ws, group)
+
+
+def _import_summary(summary) -> list[str]:
+    """Short lines (under 80 characters at any count), so a terminal never breaks a phrase."""
     rate = summary.imported / summary.seconds if summary.seconds else 0.0
-    console.print(
+    lines = [
         f"Imported [bold]{summary.imported:,}[/bold] photos with [bold]{summary.faces:,}[/bold] "
-        f"faces ({summary.without_faces:,} photos without a face) in {summary.seconds:.1f} s "
-        f"({rate:.1f} photos/s)."
-    )
-    console.print(
-        f"Exact duplicates: {summary.exact_duplicates:,}. Near-copies linked: "
-        f"{summary.near_copies:,}. Failed: {summary.failed:,}."
-        + (f" Labelled from names: {summary.labelled:,}." if summary.labelled else "")
-    )
-    if summary.report:
-        console.print(f"Report of failed files and warnings: {summary.report}")
-    stored = summary.imported + summary.exact_duplicates + summary.near_copies
-    if stored == 0:
-        errors.print(
-            "[red]nothing could be imported[/red]" if summary.failed else "no photos found"
-        )
-        raise typer.Exit(1)
+        f"faces in {summary.seconds:.1f} s ({rate:.1f} photos/s).",
+        f"Photos without a face: {summary.without_faces:,}. Failed: {summary.failed:,}.",
+        f"Exact duplicates: {summary.exact_duplicates:,}. "
+        f"Near-copies linked: {summary.near_copies:,}.",
+    ]
+    if summary.labelled:
+        lines.append(f"Labelled from names: {summary.labelled:,}.")
+    return lines
+
+
+def _group_new_faces(ws: Workspace, wanted: bool | None) -> None:
+    """Group the faces this import added (a few seconds even at a hundred thousand faces), or
+    say plainly how to: otherwise the groups page would show nothing of them."""
+    from faceloop.grouping_jobs import active_cluster_job
+    from faceloop.review.groups import count_ungrouped, recluster
+
+    ungrouped = count_ungrouped(ws)
+    if not ungrouped:
+        return
+    if wanted is None:
+        wanted = ws.settings.train.recluster_after > 0
+    running = active_cluster_job(ws)
+    if not wanted or running is not None:
+        console.print(f"{ungrouped:,} new faces are not grouped yet.")
+        if running is not None:
+            console.print(f"A grouping job (#{running}) is running; it may not include them.")
+        console.print("Next: faceloop cluster, or Re-cluster on the Groups page.")
+        return
+    with _bar() as bar:
+        task = bar.add_task("grouping the new faces", total=None)
+        run = recluster(ws, progress=_job_progress(bar, task))
+    if run.groups:
+        console.print(f"Grouped {ungrouped:,} new faces: {run.groups:,} groups to name.")
+        console.print("Next: faceloop serve, then name them on the Groups page.")
+    else:
+        console.print(f"Grouped {ungrouped:,} new faces: none look alike enough to group.")
+        console.print("Next: faceloop serve, then label them on the Label page.")
 
 
 @app.command()

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import select
 
 from faceloop.db.models import Model, Person
@@ -25,6 +27,8 @@ from faceloop.workspace import Workspace
 
 UNKNOWN = "unknown"
 CANDIDATES = 5
+#: the longest side of a preview: more than a page shows the photo at
+PREVIEW_SIZE = 1600
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,14 @@ def _names(workspace: Workspace, person_ids: set[int]) -> dict[int, str]:
             select(Person.id, Person.name).where(Person.id.in_(person_ids))
         ).all()
     return dict(rows)
+
+
+def preview_jpeg(photo: bytes, max_pixels: int = 50_000_000, size: int = PREVIEW_SIZE) -> bytes:
+    """The photo upright, as a JPEG of at most `size` pixels a side, for a browser that cannot
+    show its own format (PGM, HEIC, TIFF). Same aspect as the photo, so boxes in its pixels
+    still fall on the faces. Raises `UnreadableImage` as `identify` does."""
+    picture = decode(photo, max_pixels).image
+    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()

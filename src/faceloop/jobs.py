@@ -316,6 +316,7 @@ def import_upload(ws: Workspace, params: dict, progress: Progress) -> dict:
     )
     failures = _failures(summary.report, folder)
     shutil.rmtree(folder, ignore_errors=True)
+    ungrouped, grouping_job = _group_after_import(ws, summary.faces)
     progress(count, count, _summary_text(summary))
     return {
         "imported": summary.imported,
@@ -328,7 +329,24 @@ def import_upload(ws: Workspace, params: dict, progress: Progress) -> dict:
         "failures": failures,
         "image_ids": summary.image_ids[:500],
         "seconds": round(summary.seconds, 1),
+        "ungrouped": ungrouped,
+        "grouping_job": grouping_job,
     }
+
+
+def _group_after_import(ws: Workspace, faces: int) -> tuple[int, int | None]:
+    """New unlabelled faces are grouped by themselves, so the groups page has them when the
+    user gets there: (faces not grouped yet, the grouping job started or already running).
+    No job when `recluster_after` is 0 (grouping only on request): the page offers it."""
+    from faceloop.grouping_jobs import active_cluster_job, submit_cluster
+    from faceloop.review.groups import count_ungrouped
+
+    ungrouped = count_ungrouped(ws) if faces else 0
+    if not ungrouped:
+        return 0, None
+    if ws.settings.train.recluster_after <= 0:
+        return ungrouped, active_cluster_job(ws)
+    return ungrouped, submit_cluster(ws, {"automatic": True, "after": "import"})
 
 
 def _summary_text(summary) -> str:

@@ -40,6 +40,9 @@ class Space:
     threshold: float
     #: the run file's modification time: changes with every run
     mark: int
+    #: the newest face the run could group (faces after it came later: "not grouped yet");
+    #: 0 before any run, None for a run file from before this was kept (then none count)
+    faces_through: int | None = 0
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -82,22 +85,30 @@ def load_space(ws: Workspace) -> Space:
                 projection = Projection.from_arrays(
                     {"mean": saved["mean"], "matrix": saved["matrix"]}
                 )
-            space = Space(projection, float(saved["threshold"]), mark)
+            through = int(saved["faces_through"]) if "faces_through" in saved else None
+            space = Space(projection, float(saved["threshold"]), mark, through)
     except (OSError, KeyError, ValueError):
-        space = Space(None, DEFAULT_THRESHOLD, mark)
+        space = Space(None, DEFAULT_THRESHOLD, mark, None)
     with _lock:
         _spaces.clear()
         _spaces[key] = space
     return space
 
 
-def save_space(ws: Workspace, projection: Projection | None, threshold: float) -> None:
+def save_space(
+    ws: Workspace, projection: Projection | None, threshold: float, faces_through: int = 0
+) -> None:
+    """`faces_through`: the newest face id the run saw, so later imports can be told apart."""
     path = run_path(ws)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = projection.to_arrays() if projection is not None else Projection.identity().to_arrays()
     temporary = path.with_suffix(".tmp.npz")
     np.savez(
-        temporary, adapted=np.array(projection is not None), threshold=np.array(threshold), **arrays
+        temporary,
+        adapted=np.array(projection is not None),
+        threshold=np.array(threshold),
+        faces_through=np.array(faces_through, dtype=np.int64),
+        **arrays,
     )
     os.replace(temporary, path)
 

@@ -157,6 +157,7 @@ def recluster(
     state = state_for(ws.engine)
     with state.lock:
         pool = np.flatnonzero(state.verdict == UNLABELLED)
+        faces_through = int(state.face_ids[-1]) if len(state.face_ids) else 0
         named, people = labelled_people(state)
         # replaced, never written in place, when faces are added: safe to read after the lock
         every_face = state.embeddings
@@ -269,7 +270,7 @@ def recluster(
             session.execute(
                 insert(FaceGroupMember), [{"face_id": f, "group_id": g} for f, g in members]
             )
-    save_space(ws, projection, threshold)
+    save_space(ws, projection, threshold, faces_through)
     progress(4, 4, "done")
     return ClusterRun(
         groups=len(grouping.groups),
@@ -361,6 +362,19 @@ def count_groups(ws: Workspace, *, min_size: int = 2) -> tuple[int, int]:
     view = current(ws, state_for(ws.engine))
     eligible = view.tables.open & (view.counts >= max(1, int(min_size)))
     return int(eligible.sum()), int(view.counts[eligible].sum())
+
+
+def count_ungrouped(ws: Workspace) -> int:
+    """Unlabelled faces no grouping run has seen yet: those imported since the last run
+    started (every unlabelled face before any run). What the import's end and the home page
+    offer to group."""
+    space = load_space(ws)
+    if space.faces_through is None:
+        return 0
+    state = state_for(ws.engine)
+    with state.lock:
+        new = (state.verdict == UNLABELLED) & (state.face_ids > space.faces_through)
+        return int(new.sum())
 
 
 def group_detail(ws: Workspace, group_id: int) -> GroupDetail:

@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from faceloop.grouping_jobs import active_cluster_job
 from faceloop.jobs import list_jobs
 from faceloop.review.activity import activity
+from faceloop.review.groups import count_groups, count_ungrouped
 from faceloop.review.overview import overview
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from faceloop.review.photos import photo_info
@@ -35,6 +37,11 @@ def home(request: Request, ws: WS) -> Response:
         overview=overview(ws),
         recent=activity(ws, limit=12).entries,
         jobs=jobs,
+        grouping={
+            "ungrouped": count_ungrouped(ws),
+            "job": active_cluster_job(ws),
+            "groups": count_groups(ws)[0],
+        },
     )
 
 

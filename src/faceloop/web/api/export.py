@@ -41,6 +41,15 @@ SplitText = Annotated[
 Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
 MinPerClass = Annotated[int | None, Query(ge=1, le=1_000_000)]
 OtherRatio = Annotated[float | None, Query(ge=0.0, lt=1.0)]
+DownloadToken = Annotated[
+    str | None,
+    Query(
+        pattern="^[0-9a-f]{8,64}$",
+        description="the page's token: the response sets the cookie faceloop_download_<token> "
+        "to the file's name, so the page can tell the download started",
+    ),
+]
+DOWNLOAD_COOKIE = "faceloop_download_"
 People = Annotated[
     list[str] | None,
     Query(description="a person's name, alias or #id; repeat for several (or one per line)"),
@@ -156,6 +165,7 @@ def export(
     people: People = None,
     since: date | None = None,
     common_keys: bool = False,
+    download: DownloadToken = None,
 ) -> StreamingResponse:
     """The dataset, exactly as `faceloop export` writes it, as a ZIP download whose single
     top-level folder is named like the file. Options as in the preview."""
@@ -186,12 +196,18 @@ def export(
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    return StreamingResponse(
+    response = StreamingResponse(
         stream(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
         background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
     )
+    if download:
+        # a page cannot see a download start; it can see this cookie, named by its token
+        response.set_cookie(
+            DOWNLOAD_COOKIE + download, f"{name}.zip", max_age=300, samesite="strict"
+        )
+    return response
 
 
 def _scratch(ws: Workspace) -> Path:

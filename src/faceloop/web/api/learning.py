@@ -7,10 +7,11 @@ import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import Field
 
 from faceloop.decode import UnreadableImage
-from faceloop.identify import Identification, identify
+from faceloop.identify import Identification, identify, preview_jpeg
 from faceloop.jobs import JobInfo, get_job
 from faceloop.learning_jobs import check_train_params, maybe_retrain, submit_train
 from faceloop.model_summaries import ModelSummary, model_summaries
@@ -24,8 +25,11 @@ from faceloop.review.confirming import (
 from faceloop.training import NoModel
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import ID_MAX, Body, Id, IdQuery
+from faceloop.workspace import Workspace
 
 router = APIRouter(tags=["learning"])
+
+JPEG = {"content": {"image/jpeg": {}}, "description": "a JPEG"}
 
 
 class TrainBody(Body):
@@ -150,12 +154,7 @@ def identify_photo(
     """Who is in the photo: each face's box (in the photo's pixels, upright) with the five
     most likely people and their scores; the verdict is "unknown" below the threshold (by
     default the one chosen on the model's held-out faces for 99% precision)."""
-    limit = ws.settings.imports.max_file_mb * 1024 * 1024
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"the photo is larger than {ws.settings.imports.max_file_mb} MB")
-    if not data:
-        raise ValueError("file: the upload is empty")
+    data = _photo_bytes(ws, file)
     try:
         return identify(ws, data, threshold=threshold, model_id=model_id)
     except NoModel as exc:
@@ -166,3 +165,27 @@ def identify_photo(
         raise ValueError(f"not a photo faceloop can read: {exc}") from None
     except OSError as exc:
         raise HTTPException(409, f"the model's file cannot be read: {exc}") from None
+
+
+def _photo_bytes(ws: Workspace, file: UploadFile) -> bytes:
+    limit = ws.settings.imports.max_file_mb * 1024 * 1024
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"the photo is larger than {ws.settings.imports.max_file_mb} MB")
+    if not data:
+        raise ValueError("file: the upload is empty")
+    return data
+
+
+@router.post("/identify/preview", response_class=Response, responses={200: JPEG})
+def identify_preview(
+    ws: WS,
+    file: Annotated[UploadFile, File(description="the photo shown on the identify page")],
+) -> Response:
+    """The photo upright as a JPEG (at most 1600 pixels a side), for formats a browser cannot
+    show itself; nothing is stored."""
+    data = _photo_bytes(ws, file)
+    try:
+        return Response(preview_jpeg(data, ws.settings.imports.max_pixels), media_type="image/jpeg")
+    except UnreadableImage as exc:
+        raise ValueError(f"not a photo faceloop can read: {exc}") from None

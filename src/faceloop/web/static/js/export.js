@@ -1,5 +1,6 @@
 // The export page: the preview follows the options; Download checks them first, so a mistake
-// shows here instead of as a JSON page, then lets the browser fetch the ZIP.
+// shows here instead of as a JSON page, then lets the browser fetch the ZIP and says when it
+// arrived.
 import { api, showError } from './common.js';
 
 const form = document.getElementById('export-form');
@@ -73,6 +74,57 @@ form.addEventListener('input', () => {
   pending = setTimeout(check, 300);
 });
 
+// The ZIP is fetched by a hidden frame, so an error answer stays on this page; the server
+// marks the start of the download with a cookie named by this download's token, which is how
+// the page knows to replace "Preparing…" with the file's name.
+const COOKIE = 'faceloop_download_';
+const WATCH_MS = 250;
+let frame = null;
+let watching = null;
+
+function token() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function cookie(name) {
+  const found = document.cookie.split('; ').find((part) => part.startsWith(name + '='));
+  return found === undefined ? null : decodeURIComponent(found.slice(name.length + 1));
+}
+
+function stopWatching() {
+  clearInterval(watching);
+  watching = null;
+}
+
+function download(url, id) {
+  stopWatching();
+  frame?.remove();
+  frame = document.createElement('iframe');
+  frame.hidden = true;
+  frame.title = 'download';
+  // a frame only loads a page when the answer is not a download: an error
+  frame.addEventListener('load', () => {
+    stopWatching();
+    let message = 'the download failed';
+    try {
+      message = JSON.parse(frame.contentDocument.body.innerText).message || message;
+    } catch { /* not JSON: keep the general message */ }
+    status.textContent = '';
+    problem.hidden = false;
+    problem.textContent = message;
+  });
+  watching = setInterval(() => {
+    const name = cookie(COOKIE + id);
+    if (name === null) return;
+    stopWatching();
+    document.cookie = `${COOKIE}${id}=; max-age=0; path=/; samesite=strict`;
+    status.textContent = `Downloaded ${name}.`;
+  }, WATCH_MS);
+  frame.src = url;
+  document.body.append(frame);
+}
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   status.textContent = 'Checking the options…';
@@ -81,5 +133,6 @@ form.addEventListener('submit', async (event) => {
     return;
   }
   status.textContent = 'Preparing the download: a large dataset takes a while before it starts.';
-  location.href = '/api/v1/export?' + query();
+  const id = token();
+  download(`/api/v1/export?${query()}&download=${id}`, id);
 });

@@ -3,38 +3,66 @@
 // `faceloop:job-started` event, and may take over the refresh by cancelling
 // `faceloop:jobs-finished`.
 
-import { api } from './common.js';
+import { api, plural } from './common.js';
 
 const list = document.getElementById('jobs');
 const card = document.getElementById('jobs-card');
 const ACTIVE = new Set(['queued', 'running']);
 
+// running jobs and the last few finished ones stay in view; older ones fold into "N earlier
+// jobs", so a day of finished jobs does not push the work area down
+const RECENT_FINISHED = 3;
+
+function jobItem(job) {
+  const li = document.createElement('li');
+  li.dataset.job = job.id;
+  li.dataset.status = job.status;
+  const kind = document.createElement('span');
+  kind.className = 'job-kind';
+  kind.textContent = `${job.kind} #${job.id}`;
+  const bar = document.createElement('progress');
+  bar.max = job.total || 1;
+  bar.value = job.total ? job.done : (ACTIVE.has(job.status) ? 0 : 1);
+  const status = document.createElement('span');
+  status.className = 'job-status';
+  status.textContent = job.status;
+  const message = document.createElement('span');
+  message.className = 'job-message';
+  message.textContent = job.message;
+  li.append(kind, bar, status, ' ', message);
+  return li;
+}
+
 function render(jobs) {
-  list.replaceChildren();
+  const shown = [];
+  const earlier = [];
+  let finished = 0;
   for (const job of jobs) {
-    const li = document.createElement('li');
-    li.dataset.job = job.id;
-    li.dataset.status = job.status;
-    const kind = document.createElement('span');
-    kind.className = 'job-kind';
-    kind.textContent = `${job.kind} #${job.id}`;
-    const bar = document.createElement('progress');
-    bar.max = job.total || 1;
-    bar.value = job.total ? job.done : (ACTIVE.has(job.status) ? 0 : 1);
-    const status = document.createElement('span');
-    status.className = 'job-status';
-    status.textContent = job.status;
-    const message = document.createElement('span');
-    message.className = 'job-message';
-    message.textContent = job.message;
-    li.append(kind, bar, status, ' ', message);
-    list.append(li);
+    const active = ACTIVE.has(job.status);
+    (active || finished < RECENT_FINISHED ? shown : earlier).push(job);
+    if (!active) finished += 1;
+  }
+  list.replaceChildren(...shown.map(jobItem));
+  let folded = card.querySelector('details.jobs-earlier');
+  if (earlier.length && !folded) {
+    folded = document.createElement('details');
+    folded.className = 'jobs-earlier';
+    const ul = document.createElement('ul');
+    ul.className = 'jobs';
+    folded.append(document.createElement('summary'), ul);
+    list.after(folded);
+  }
+  if (folded) {
+    // the same element stays, open or closed as the user left it
+    folded.hidden = earlier.length === 0;
+    folded.querySelector('summary').textContent = plural(earlier.length, 'earlier job');
+    folded.querySelector('ul').replaceChildren(...earlier.map(jobItem));
   }
   card.hidden = jobs.length === 0;
 }
 
 async function poll() {
-  const before = new Set([...list.querySelectorAll('li')]
+  const before = new Set([...card.querySelectorAll('li[data-job]')]
     .filter((li) => ACTIVE.has(li.dataset.status)).map((li) => li.dataset.job));
   try {
     const jobs = await api('GET', '/jobs?limit=8');

@@ -3,6 +3,7 @@
 // page follows the job.
 
 import { api, csrfToken, showError } from './common.js';
+import { mountGrouping } from './grouping.js';
 
 const $ = (id) => document.getElementById(id);
 const zone = $('dropzone');
@@ -143,6 +144,7 @@ async function follow(jobId) {
 function finished(job) {
   const r = job.result || {};
   $('upload-title').textContent = 'Imported';
+  $('upload-message').textContent = '';  // the result below says it in full
   const parts = [`${r.imported} photo${r.imported === 1 ? '' : 's'} imported with ${r.faces} face${r.faces === 1 ? '' : 's'}`];
   if (r.exact_duplicates || r.near_copies) parts.push(`${r.exact_duplicates + r.near_copies} already here`);
   if (r.without_faces) parts.push(`${r.without_faces} without a face`);
@@ -170,6 +172,9 @@ function finished(job) {
     li.append(link);
     thumbs.append(li);
   }
+  // the new faces are grouped by a job the import started (or can be, when grouping is only on
+  // request), so the groups page has them by the time the user gets there
+  mountGrouping($('upload-grouping'), { ungrouped: r.ungrouped || 0, jobId: r.grouping_job || null });
   $('upload-result').hidden = false;
   return job;
 }
