@@ -154,5 +154,14 @@ document.getElementById('logout')?.addEventListener('click', async () => {
   location.href = '/login';
 });
 
+// On a phone the navigation is a strip that scrolls sideways: bring this page's tab into it.
+function showCurrentTab() {
+  const nav = document.querySelector('.topbar nav');
+  const tab = nav?.querySelector('[aria-current="page"]');
+  if (!tab || nav.scrollWidth <= nav.clientWidth) return;
+  nav.scrollLeft = tab.offsetLeft - nav.offsetLeft - (nav.clientWidth - tab.offsetWidth) / 2;
+}
+
 showFlash();
 localTimes();
+showCurrentTab();
