@@ -76,13 +76,19 @@ def chosen_photos(data: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     others: list[Path] = []
     for folder in sorted(p for p in lfw.iterdir() if p.is_dir()):
         photos = sorted(folder.glob("*.jpg"))
-        if len(photos) >= LABELLED + UNLABELLED and len(people) < PEOPLE:
+        if len(photos) > LABELLED + UNLABELLED and len(people) < PEOPLE:
             people[folder.name] = photos[: LABELLED + UNLABELLED]
         elif len(photos) == 1 and len(others) < STRANGERS:
             others += photos
     others += sorted((data / "group").glob("face_recognition_*.jpg"))
     others += [data / "group" / "dlib_faces" / "2007_007763.jpg"]
     return people, [p for p in others if p.exists()]
+
+
+def identify_photo(data: Path) -> Path:
+    """A photo of the first demo person that is not in the workspace: the model knows them."""
+    first = next(iter(chosen_photos(data)[0]))
+    return sorted((data / "lfw-devtrain" / first).glob("*.jpg"))[LABELLED + UNLABELLED]
 
 
 def cache_key(data: Path) -> str:
@@ -158,7 +164,7 @@ def page_ids(ws: Workspace) -> dict[str, int]:
         }
 
 
-def shoot(base: str, ids: dict[str, int], out: Path, identify_photo: Path | None) -> list[Path]:
+def shoot(base: str, ids: dict[str, int], out: Path, photo: Path) -> list[Path]:
     """Each page at each width, once its fetches are done and its images are in."""
     from playwright.sync_api import sync_playwright
 
@@ -173,8 +179,8 @@ def shoot(base: str, ids: dict[str, int], out: Path, identify_photo: Path | None
             for name, path in PAGES.items():
                 page.goto(base + path.format(**ids))
                 settle(page)
-                if name == "identify" and identify_photo is not None:
-                    page.set_input_files("#identify-file", str(identify_photo))
+                if name == "identify":
+                    page.set_input_files("#identify-file", str(photo))
                     page.wait_for_selector("#identify-result:not([hidden])")
                     settle(page)
                 target = out / f"{name}-{width_name}.png"
@@ -191,8 +197,14 @@ def shoot(base: str, ids: dict[str, int], out: Path, identify_photo: Path | None
 
 
 def settle(page) -> None:
+    """Fetches done and images in, those further down too (they load as they come in view)."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => [...document.images].every((i) => i.complete || i.loading === 'lazy')")
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_function(
+        "() => [...document.images].every((i) => i.complete || i.loading === 'lazy')"
+    )
 
 
 def main() -> None:
@@ -216,9 +228,8 @@ def main() -> None:
         missing = [k for k, v in ids.items() if v is None]
         if missing:
             sys.exit(f"the workspace has no {', '.join(missing)} to show")
-        test_photo = options.data / "known" / "test" / "obama1.jpg"
         with serving(root) as server:
-            written = shoot(server.base, ids, options.out, test_photo if test_photo.exists() else None)
+            written = shoot(server.base, ids, options.out, identify_photo(options.data))
     print(f"{len(written)} screenshots in {options.out}")
 
 

@@ -121,7 +121,8 @@ def settle(page) -> None:
     images are in, so what is measured is what a person sees."""
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
-        "() => [...document.images].every((i) => i.complete || i.loading === 'lazy')", timeout=20_000
+        "() => [...document.images].every((i) => i.complete || i.loading === 'lazy')",
+        timeout=20_000,
     )
 
 
@@ -158,5 +159,115 @@ def test_the_login_page_fits(login_server, browser, viewport: dict) -> None:
         assert "/login" in page.url
         measured = overflow(page)
         assert measured["scroll"] <= measured["window"], measured
+    finally:
+        context.close()
+
+
+def phone_page(browser, viewport: dict = PHONE):
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(20_000)
+    return context, context.new_page()
+
+
+@pytest.mark.parametrize("path", ["/export", "/confirm", "/models"])
+def test_the_navigation_shows_the_page_s_tab_on_a_phone(server, browser, path: str) -> None:
+    context, page = phone_page(browser)
+    try:
+        page.goto(server.base + path)
+        settle(page)
+        tab = page.locator(".topbar nav a[aria-current='page']").bounding_box()
+        nav = page.locator(".topbar nav").bounding_box()
+        assert nav["x"] <= tab["x"] and tab["x"] + tab["width"] <= nav["x"] + nav["width"]
+        assert tab["x"] + tab["width"] <= PHONE["width"]
+        # every other page is a sideways scroll of the strip away
+        assert page.evaluate(
+            "() => { const n = document.querySelector('.topbar nav');"
+            " return n.scrollWidth > n.clientWidth; }"
+        )
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_the_photo_fills_its_space_and_its_boxes_are_numbered_as_the_list(
+    server, browser, viewport: dict
+) -> None:
+    context, page = phone_page(browser, viewport)
+    try:
+        page.goto(server.base + "/photos/{photo}".format(**server.ids))
+        settle(page)
+        shown = page.evaluate(
+            """() => { const i = document.getElementById('photo');
+              const r = i.getBoundingClientRect();
+              const stage = i.closest('.photo-stage').getBoundingClientRect();
+              return {w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight,
+                      column: stage.width, window: window.innerHeight}; }"""
+        )
+        # its own shape, whatever the window
+        assert shown["w"] / shown["h"] == pytest.approx(shown["nw"] / shown["nh"], rel=0.02)
+        # as wide as its column, or as tall as most of the window
+        assert shown["w"] == pytest.approx(shown["column"], abs=2) or shown["h"] == pytest.approx(
+            0.78 * shown["window"], abs=2
+        ), shown
+        listed = page.evaluate(
+            """() => [...document.querySelectorAll('.photo-face')].map((li) =>
+                 [li.dataset.face, li.querySelector('.face-number')?.textContent.trim()])"""
+        )
+        assert len(listed) >= 2
+        for n, (face, number) in enumerate(listed, start=1):
+            assert number == str(n)
+            box = page.locator(f"#boxes g[data-face='{face}']")
+            assert box.locator("text").text_content().strip() == number
+            label, rect = box.locator("text").bounding_box(), box.locator("rect").bounding_box()
+            assert abs(label["x"] - rect["x"]) < rect["width"] / 2
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_suggestion_chips_stay_in_their_box(server, browser, viewport: dict) -> None:
+    context, page = phone_page(browser, viewport)
+    try:
+        page.goto(server.base + "/label")
+        page.wait_for_selector("#suggestions .suggestion")
+        settle(page)
+        stray = page.evaluate(
+            """() => { const box = document.getElementById('suggestions').getBoundingClientRect();
+              const out = [];
+              for (const chip of document.querySelectorAll('#suggestions .suggestion')) {
+                const c = chip.getBoundingClientRect();
+                if (c.left < box.left - 1 || c.right > box.right + 1) out.push(chip.textContent);
+                for (const part of chip.children) {
+                  const p = part.getBoundingClientRect();
+                  if (p.left < c.left - 1 || p.right > c.right + 1) out.push(part.textContent);
+                }
+              }
+              return out; }"""
+        )
+        assert stray == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_the_export_form_is_aligned(server, browser, viewport: dict) -> None:
+    """Its fields start at one or two left edges (two pairs of label and field a row on a wide
+    screen), and each field is as wide as the others of its column."""
+    context, page = phone_page(browser, viewport)
+    try:
+        page.goto(server.base + "/export")
+        settle(page)
+        fields = page.evaluate(
+            """() => [...document.querySelectorAll('.export-form .filters label:not(.check)')]
+                 .map((l) => l.querySelector('input, select, textarea').getBoundingClientRect())
+                 .map((r) => [Math.round(r.left), Math.round(r.width)])"""
+        )
+        assert len(fields) >= 7
+        lefts = {left for left, _ in fields}
+        assert len(lefts) == (1 if viewport is PHONE else 2), fields
+        for left in lefts:
+            widths = {width for x, width in fields if x == left}
+            # the people list may span both columns
+            assert len(widths - {max(widths)}) <= 1, fields
     finally:
         context.close()
