@@ -9,6 +9,10 @@ so a second run only serves and shoots. Each run serves a fresh copy on a free p
 it at the end.
 
     python tools/screenshots.py [--out screenshots] [--data ../shared/data] [--workspace WS]
+                                [--docs docs]
+
+--docs also writes the label and groups pages, small, for the README (docs/label-page.jpg,
+docs/groups-page.jpg).
 """
 
 from __future__ import annotations
@@ -196,6 +200,30 @@ def shoot(base: str, ids: dict[str, int], out: Path, photo: Path) -> list[Path]:
     return written
 
 
+#: the README's pictures: which screenshot, under which name
+DOCS = {"label-desktop.png": "label-page.jpg", "groups-desktop.png": "groups-page.jpg"}
+DOCS_WIDTH = 800
+
+
+def docs_images(shots: Path, docs: Path) -> list[Path]:
+    """The first screen of each, 800 px wide, as JPEG: photos of faces keep well in it, and
+    each is well under 150 KB."""
+    from PIL import Image
+
+    docs.mkdir(parents=True, exist_ok=True)
+    written = []
+    for shot, name in DOCS.items():
+        with Image.open(shots / shot) as image:
+            width, height = WIDTHS["desktop"]
+            first = image.convert("RGB").crop((0, 0, width, min(height, image.height)))
+            small = first.resize(
+                (DOCS_WIDTH, round(first.height * DOCS_WIDTH / width)), Image.LANCZOS
+            )
+            small.save(docs / name, quality=82, optimize=True, progressive=True)
+        written.append(docs / name)
+    return written
+
+
 def settle(page) -> None:
     """Fetches done and images in, those further down too (they load as they come in view)."""
     page.wait_for_load_state("networkidle")
@@ -214,6 +242,7 @@ def main() -> None:
     parser.add_argument(
         "--workspace", type=Path, help="shoot this workspace (a copy of it) instead of the demo"
     )
+    parser.add_argument("--docs", type=Path, help="also write the README's two pictures here")
     options = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"no chromium at {CHROMIUM}: `make test` installs it")
@@ -231,6 +260,9 @@ def main() -> None:
         with serving(root) as server:
             written = shoot(server.base, ids, options.out, identify_photo(options.data))
     print(f"{len(written)} screenshots in {options.out}")
+    if options.docs:
+        for path in docs_images(options.out, options.docs):
+            print(f"{path} ({path.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":
