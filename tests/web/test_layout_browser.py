@@ -271,3 +271,22 @@ def test_the_export_form_is_aligned(server, browser, viewport: dict) -> None:
             assert len(widths - {max(widths)}) <= 1, fields
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("mode", ["mixed", "page"])
+def test_confirm_answers_are_at_hand_on_a_phone(server, browser, mode: str) -> None:
+    """A page of faces is several screens long on a phone: Accept stays on the screen."""
+    context, page = phone_page(browser)
+    try:
+        page.goto(server.base + f"/confirm?mode={mode}")
+        page.wait_for_selector("#grid .confirm-tile")
+        settle(page)
+        assert page.evaluate("() => document.documentElement.scrollHeight") > PHONE["height"]
+        accept = page.locator("#page button[data-action='accept']")
+        for where in ("top", "middle"):
+            if where == "middle":
+                page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 2)")
+            box = accept.bounding_box()
+            assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], where
+    finally:
+        context.close()
