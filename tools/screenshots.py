@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from faceloop.db.models import Face, FaceGroup, FaceLabel  # noqa: E402
+from faceloop.web.security import set_password  # noqa: E402
 from faceloop.workspace import Workspace, init_workspace, open_workspace  # noqa: E402
 from tests.web.browsing import ARGS, CHROMIUM, serving  # noqa: E402
 
@@ -168,8 +170,9 @@ def page_ids(ws: Workspace) -> dict[str, int]:
         }
 
 
-def shoot(base: str, ids: dict[str, int], out: Path, photo: Path) -> list[Path]:
-    """Each page at each width, once its fetches are done and its images are in."""
+def shoot(base: str, pages: dict[str, str], out: Path, photo: Path | None = None) -> list[Path]:
+    """Each page at each width, once its fetches are done and its images are in; the identify
+    page with `photo` identified."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -180,10 +183,10 @@ def shoot(base: str, ids: dict[str, int], out: Path, photo: Path) -> list[Path]:
             context = browser.new_context(viewport={"width": width, "height": height})
             context.set_default_timeout(30_000)
             page = context.new_page()
-            for name, path in PAGES.items():
-                page.goto(base + path.format(**ids))
+            for name, path in pages.items():
+                page.goto(base + path)
                 settle(page)
-                if name == "identify":
+                if name == "identify" and photo is not None:
                     page.set_input_files("#identify-file", str(photo))
                     page.wait_for_selector("#identify-result:not([hidden])")
                     settle(page)
@@ -257,8 +260,15 @@ def main() -> None:
         missing = [k for k, v in ids.items() if v is None]
         if missing:
             sys.exit(f"the workspace has no {', '.join(missing)} to show")
+        pages = {name: path.format(**ids) for name, path in PAGES.items()}
         with serving(root) as server:
-            written = shoot(server.base, ids, options.out, identify_photo(options.data))
+            written = shoot(server.base, pages, options.out, identify_photo(options.data))
+        # the login page shows only where a password is set: an empty workspace with one
+        locked = Path(scratch) / "locked"
+        with init_workspace(locked) as ws:
+            set_password(ws, secrets.token_urlsafe(12))
+        with serving(locked) as server:
+            written += shoot(server.base, {"login": "/login"}, options.out)
     print(f"{len(written)} screenshots in {options.out}")
     if options.docs:
         for path in docs_images(options.out, options.docs):
