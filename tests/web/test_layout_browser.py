@@ -287,6 +287,6 @@ def test_confirm_answers_are_at_hand_on_a_phone(server, browser, mode: str) -> N
             if where == "middle":
                 page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 2)")
             box = accept.bounding_box()
-            assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], where
+            assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], where
     finally:
         context.close()
