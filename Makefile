@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 WORKSPACE ?= workspace
 
-.PHONY: run test lint bench-deps clean
+.PHONY: run test lint bench-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# A screenshot of every page at 1280 and 390 px wide into screenshots/, from a demo workspace
+# built from ../shared/data (once: it is cached in ~/.cache/faceloop) and served on a free port.
+screenshots: $(STAMP) $(CHROMIUM)
+	$(PY) tools/screenshots.py --out screenshots
 
 # The benchmarks compare against face_recognition, installed without its source-only dlib.
 bench-deps: $(STAMP)

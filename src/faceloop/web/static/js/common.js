@@ -154,5 +154,18 @@ document.getElementById('logout')?.addEventListener('click', async () => {
   location.href = '/login';
 });
 
+// On a phone the navigation is a strip that scrolls sideways: bring this page's tab into it
+// (with the tab before it, so the strip is seen to go on both ways), unless it is in view.
+function showCurrentTab() {
+  const nav = document.querySelector('.topbar nav');
+  const tab = nav?.querySelector('[aria-current="page"]');
+  if (!tab || nav.scrollWidth <= nav.clientWidth) return;
+  const start = (link) => link.offsetLeft - nav.offsetLeft;
+  if (start(tab) + tab.offsetWidth <= nav.clientWidth * 0.85) return;
+  const from = tab.previousElementSibling || tab;
+  nav.scrollLeft = start(from) - parseFloat(getComputedStyle(nav).paddingLeft);
+}
+
 showFlash();
 localTimes();
+showCurrentTab();
