@@ -56,3 +56,24 @@ def test_overview_counts_and_progress(empty) -> None:
     assert o.threshold == TRAINING_THRESHOLD == 30
     assert [(p.name, p.faces) for p in o.progress] == [("Rin", 2)]
     assert o.ready == 0
+
+
+def test_undoing_an_undo_reads_as_a_redo(empty) -> None:
+    from faceloop.review.decisions import undo
+
+    ws = empty
+    owner = ws.owner_id()
+    _, (face,) = add_photo(ws, 1)
+    label_faces(ws, [face], "person", user_id=owner, name="Serena Williams")
+    named = activity(ws).entries[0]
+    with ws.session() as s:
+        first_undo = undo(s, named.id, owner).id
+    with ws.session() as s:
+        redo = undo(s, first_undo, owner).id
+    with ws.session() as s:
+        undo(s, redo, owner)
+    again, redone, undone = activity(ws, action="undo").entries
+    assert undone.summary == f"undid: named face {face} Serena Williams"
+    assert redone.summary == f"redid: named face {face} Serena Williams"
+    assert again.summary == f"undid: named face {face} Serena Williams"
+    assert "decision" not in " ".join(e.summary for e in (again, redone, undone))

@@ -129,3 +129,151 @@ def test_recluster_button_follows_the_job_to_the_end(server, page) -> None:
     assert (job["kind"], job["status"]) == ("cluster", "done")
     assert page.locator(".group-row").count() == server.api("GET", "/groups")["total"] > 0
     assert page.js_errors == []
+
+
+@pytest.fixture
+def own_server(tmp_path, orl_groups_template):
+    """A server on a fresh copy of the grouped workspace, for a test that changes its groups."""
+    root = tmp_path / "ws"
+    shutil.copytree(orl_groups_template, root)
+    with open_workspace(root) as ws:
+        recluster(ws)
+    with serving(root) as server:
+        yield server
+
+
+def shown_faces(page) -> list[int]:
+    return page.evaluate("() => window.faceloopGroups.current.faces.map((f) => f.face_id)")
+
+
+def header_counts(page) -> tuple[str, str]:
+    return page.inner_text("#group-total"), page.inner_text("#group-faces")
+
+
+def expect_header_as_server(page, server) -> None:
+    """The header says what the server counts, once the page's answers are saved."""
+    from playwright.sync_api import expect
+
+    page.evaluate("() => window.faceloopGroups.settled()")
+    counts = server.api("GET", "/groups?limit=1")
+    expect(page.locator("#group-total")).to_have_text(f"{counts['total']:,}")
+    expect(page.locator("#group-faces")).to_have_text(f"{counts['faces']:,}")
+
+
+def name_shown_group(page, name: str) -> None:
+    page.keyboard.type(name)
+    page.wait_for_selector("#name-list li[aria-selected='true']")
+    page.keyboard.press("Enter")
+
+
+def test_merge_undo_then_name_goes_on_to_the_other_group(own_server, page) -> None:
+    from playwright.sync_api import expect
+
+    server = own_server
+    pairs = [
+        (g["id"], detail["merge_candidates"][0]["id"])
+        for g in server.api("GET", "/groups?limit=50")["groups"]
+        if (detail := server.api("GET", f"/groups/{g['id']}"))["merge_candidates"]
+    ]
+    assert pairs, "the ORL groups hold no pair of look-alike groups"
+    group, other = pairs[0]
+    faces = {f["face_id"] for f in server.api("GET", f"/groups/{group}")["faces"]}
+    other_faces = {f["face_id"] for f in server.api("GET", f"/groups/{other}")["faces"]}
+    page.goto(f"{server.base}/groups/{group}")
+    page.wait_for_function("() => window.faceloopGroups && window.faceloopGroups.current")
+
+    page.keyboard.press("m")
+    page.wait_for_selector("#history li.saved:has-text('two groups merged')")
+    assert set(shown_faces(page)) == faces | other_faces
+    expect(page.locator(".toast:has-text('Merged')")).to_have_count(1)
+    expect_header_as_server(page, server)
+
+    page.keyboard.press("z")
+    page.wait_for_selector("#history li.undone:has-text('two groups merged')")
+    # the toast that said "merged" is gone: the groups are apart again
+    expect(page.locator(".toast:has-text('Merged')")).to_have_count(0)
+    expect(page.locator(".toast:has-text('Merge undone')")).to_have_count(1)
+    assert shown_group(page) == group
+    assert set(shown_faces(page)) == faces
+    expect_header_as_server(page, server)
+
+    name_shown_group(page, "Greta Group")
+    # the group shown next is the one the merge had taken in, as the server has it now
+    page.wait_for_function(f"() => window.faceloopGroups.current.summary.id !== {group}")
+    back = shown_group(page)
+    assert set(shown_faces(page)) == other_faces
+    assert {f["face_id"] for f in server.api("GET", f"/groups/{back}")["faces"]} == other_faces
+    page.evaluate("() => window.faceloopGroups.settled()")
+    for face_id in faces:
+        assert server.api("GET", f"/faces/{face_id}")["name"] == "Greta Group"
+    expect_header_as_server(page, server)
+
+    name_shown_group(page, "Otto Other")
+    page.wait_for_function(f"() => window.faceloopGroups.current?.summary.id !== {back}")
+    page.evaluate("() => window.faceloopGroups.settled()")
+    for face_id in other_faces:
+        assert server.api("GET", f"/faces/{face_id}")["name"] == "Otto Other"
+    assert page.locator(".toast.error").count() == 0
+    assert "not saved" not in page.inner_text("#history")
+    expect_header_as_server(page, server)
+    assert page.js_errors == []
+
+
+def test_header_counts_follow_each_answer_and_undo(own_server, page) -> None:
+    server = own_server
+    page.goto(server.base + "/groups")
+    page.wait_for_function("() => window.faceloopGroups && window.faceloopGroups.current")
+    page.wait_for_function("() => window.faceloopGroups.ahead.length >= 2")
+    expect_header_as_server(page, server)
+    before = header_counts(page)
+    first = shown_group(page)
+
+    page.keyboard.press("r")  # not the same person: one group fewer
+    page.wait_for_selector("#history li.saved")
+    expect_header_as_server(page, server)
+    assert header_counts(page) != before
+
+    page.keyboard.press("u")  # unknown person
+    page.wait_for_selector("#history li.saved >> nth=1")
+    expect_header_as_server(page, server)
+
+    page.keyboard.press("z")
+    page.keyboard.press("z")
+    page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {first}")
+    page.wait_for_selector("#history li.undone >> nth=1")
+    expect_header_as_server(page, server)
+    assert header_counts(page) == before
+    assert page.js_errors == []
+
+
+def test_empty_page_before_any_grouping_offers_to_group(tmp_path, orl_groups_template, page):
+    root = tmp_path / "ws"
+    shutil.copytree(orl_groups_template, root)
+    with serving(root) as server:
+        page.goto(server.base + "/groups")
+        empty = page.locator("#empty")
+        empty.locator("[data-empty='not-grouped']").wait_for()
+        assert "not grouped yet" in empty.inner_text()
+        assert "Every group is answered" not in empty.inner_text()
+        assert "faceloop cluster" in empty.inner_text()
+        page.click("#group-now")
+        # the run's groups show once it is done (the page reloads)
+        page.wait_for_function(
+            "() => window.faceloopGroups && window.faceloopGroups.current", timeout=60_000
+        )
+        assert page.locator("#group").is_visible()
+        assert page.locator("#empty").is_hidden()
+        assert page.js_errors == []
+
+
+def test_empty_page_once_every_group_is_answered(own_server, page) -> None:
+    server = own_server
+    for group in server.api("GET", "/groups?limit=200")["groups"]:
+        server.api("POST", f"/groups/{group['id']}/reject")
+    page.goto(server.base + "/groups")
+    answered = page.locator("#empty [data-empty='answered']")
+    answered.wait_for()
+    assert "Every group is answered" in answered.inner_text()
+    assert page.locator("#empty [data-empty='not-grouped']").is_hidden()
+    assert page.locator("#group-now").is_hidden()
+    assert page.js_errors == []

@@ -159,14 +159,32 @@ def _undone_decisions(session: Session, face_ids: set[int]) -> set[int]:
 
 
 def _undo_targets(session: Session, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Decision, Person.name)
-        .outerjoin(Person, Person.id == Decision.person_id)
-        .where(Decision.id.in_(ids))
-    ).all()
-    return {d.id: _decision_summary(d, name, None) for d, name in rows}
+    """What each undone decision's undo amounts to: "undid: <the first decision>" or, when the
+    decision undone was itself an undo, "redid: <the first decision>" (an undo of a redo undoes
+    it again). Chains are followed down to the decision that was no undo."""
+    found: dict[int, tuple[Decision, str | None]] = {}
+    wanted = set(ids)
+    while wanted:
+        rows = session.execute(
+            select(Decision, Person.name)
+            .outerjoin(Person, Person.id == Decision.person_id)
+            .where(Decision.id.in_(wanted))
+        ).all()
+        found.update({d.id: (d, name) for d, name in rows})
+        wanted = {
+            d.undoes_id for d, _ in rows if d.verdict == UNDO and d.undoes_id not in found
+        } - {None}
+    targets = {}
+    for target_id in ids:
+        undos = 1
+        current = found.get(target_id)
+        while current is not None and current[0].verdict == UNDO:
+            undos += 1
+            current = found.get(current[0].undoes_id)
+        if current is not None:
+            verb = "undid" if undos % 2 else "redid"
+            targets[target_id] = f"{verb}: {_decision_summary(current[0], current[1], None)}"
+    return targets
 
 
 def _decision_summary(decision: Decision, person_name: str | None, target: str | None) -> str:
@@ -183,7 +201,7 @@ def _decision_summary(decision: Decision, person_name: str | None, target: str |
     if verdict == SKIP:
         return f"skipped {face}"
     if verdict == UNDO:
-        return f"undid: {target}" if target else f"undid decision {decision.undoes_id}"
+        return target or f"undid decision {decision.undoes_id}"
     return f"{verdict} on {face}"
 
 

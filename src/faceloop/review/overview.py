@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from faceloop.db.models import Image
+from faceloop.review.person_views import faceless
 from faceloop.review.state import (
     LABEL_NOT_FACE,
     LABEL_PERSON,
@@ -55,7 +56,9 @@ def overview(ws: Workspace, limit: int = 60) -> Overview:
         visible = [
             record
             for record in state.people.values()
-            if record.merged_into is None and not record.hidden
+            if record.merged_into is None
+            and not record.hidden
+            and not faceless(state, record.id, per_person)
         ]
         progress = sorted(
             (PersonProgress(r.id, r.name, per_person.get(r.id, 0)) for r in visible),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from faceloop.db.models import Decision, FaceLabel, Person, PersonEvent
 from faceloop.people import search_key
+from faceloop.review.activity import event_summary
 from faceloop.review.person_ops import chosen_covers
 from faceloop.review.state import LABEL_PERSON, ReviewState, state_for
 from faceloop.workspace import Workspace
@@ -56,6 +57,8 @@ class HistoryEntry:
     at: datetime
     undone: bool
     undoes_id: int | None
+    #: what happened, naming the person it happened to (a merged person's events show too)
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,17 @@ class PersonFaces:
     faces: list[PersonFace]
 
 
+def faceless(state: ReviewState, person_id: int, counts: dict[int, int]) -> bool:
+    """Whether a person is left with no face after having had some (every label naming them
+    undone or given to someone else): such a person is neither listed nor counted. Their row
+    and history stay (human decisions are events), and naming a face with their name again
+    brings them back. A person added by hand who has no face yet is still listed. The caller
+    holds the state's lock; `counts` is `state.root_counts()`."""
+    if counts.get(person_id, 0):
+        return False
+    return any(member in state.last_used for member in state.members(person_id))
+
+
 def list_people(
     ws: Workspace,
     *,
@@ -116,7 +130,7 @@ def list_people(
         people = []
         all_tags: set[str] = set()
         for record in state.people.values():
-            if record.merged_into is not None:
+            if record.merged_into is not None or faceless(state, record.id, counts):
                 continue
             all_tags.update(record.tags)
             if record.hidden and not include_hidden:
@@ -242,6 +256,7 @@ def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDet
                 merged_into = PersonRef(target.id, target.name)
             merged = [PersonRef(pid, state.people[pid].name) for pid in members if pid != person_id]
             faces = state.face_count(person_id) if record.merged_into is None else 0
+            names = {pid: state.people[pid].name for pid in members if pid in state.people}
             cover = _cover_of(state, person_id, chosen) if record.merged_into is None else None
         events = session.scalars(
             select(PersonEvent)
@@ -268,7 +283,14 @@ def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDet
         merged=sorted(merged, key=lambda p: p.name),
         history=[
             HistoryEntry(
-                e.id, e.person_id, e.kind, e.detail or {}, e.created_at, e.id in undone, e.undoes_id
+                e.id,
+                e.person_id,
+                e.kind,
+                e.detail or {},
+                e.created_at,
+                e.id in undone,
+                e.undoes_id,
+                event_summary(e.kind, e.detail or {}, names.get(e.person_id, record.name)),
             )
             for e in events
         ],

@@ -8,14 +8,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
-from faceloop.jobs import list_jobs
+from faceloop.db.models import FaceGroup
+from faceloop.grouping_jobs import active_cluster_job
+from faceloop.jobs import get_job, list_jobs
+from faceloop.review.group_space import run_path
 from faceloop.review.groups import count_groups, group_detail, list_groups
 from faceloop.review.passers_by import PAGE as PASSERS_BY
 from faceloop.review.passers_by import passers_by
 from faceloop.web.api.groups import similar as similar_faces
 from faceloop.web.deps import WS, User
 from faceloop.web.templating import render
+from faceloop.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,21 +53,40 @@ def groups(
         )
     first = list_groups(ws, limit=1)
     detail = group_detail(ws, first[0].id) if first else None
-    return _grid(request, detail, jobs)
+    return _grid(request, ws, detail, jobs)
 
 
 @router.get("/groups/{group_id}")
 def group(request: Request, ws: WS, group_id: int) -> Response:
     """One group first (from the list, or a merge suggestion), then the largest others."""
-    return _grid(request, group_detail(ws, group_id), list_jobs(ws, limit=JOBS_SHOWN))
+    return _grid(request, ws, group_detail(ws, group_id), list_jobs(ws, limit=JOBS_SHOWN))
 
 
-def _grid(request: Request, detail, jobs) -> Response:
+def _grid(request: Request, ws: Workspace, detail, jobs) -> Response:
     """The page shows one group; the counts of all groups come with the page's first fetch of
     the next group (counting them is as costly as finding the first)."""
+    grouping = _grouping(ws)
     return render(
-        request, "groups.html", "groups", detail=detail, initial={"detail": detail}, jobs=jobs
+        request,
+        "groups.html",
+        "groups",
+        detail=detail,
+        initial={"detail": detail, "grouping": grouping},
+        grouping=grouping,
+        jobs=jobs,
     )
+
+
+def _grouping(ws: Workspace) -> dict:
+    """What the empty page says: whether the faces were ever grouped (a run leaves its space
+    file; groups from before that file existed count too), and the run under way if any."""
+    with ws.sessions() as session:
+        any_group = session.scalar(select(FaceGroup.id).limit(1)) is not None
+    job_id = active_cluster_job(ws)
+    return {
+        "ran": any_group or run_path(ws).exists(),
+        "job": get_job(ws, job_id) if job_id is not None else None,
+    }
 
 
 @router.get("/similar/{face_id}")

@@ -126,7 +126,10 @@ def activity_page(
     person_id: int | None = None,
     face_id: int | None = None,
     before: Annotated[str | None, Query(max_length=40)] = None,
+    rows: bool = False,
 ) -> Response:
+    """The activity list; `rows` answers only the list's rows, for the page to look for new
+    ones and for the state of those it shows (undone or not) without reloading."""
     when = None
     if before:
         try:
@@ -147,8 +150,9 @@ def activity_page(
     )
     return render(
         request,
-        "activity.html",
+        "_activity_list.html" if rows else "activity.html",
         "activity",
+        live=not before,
         page=page,
         kind=kind or "",
         action=action or "",

@@ -137,7 +137,8 @@ function showFlash() {
     onAction: async () => {
       await undoThing(undo);
       flash('Undone.');
-      location.reload();
+      if (undo.next) location.replace(undo.next);
+      else location.reload();
     },
   } : {});
 }

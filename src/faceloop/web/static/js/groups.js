@@ -43,11 +43,32 @@ const history = new History(el.history, {
 
 // ------------------------------------------------------------------ fetching ahead
 
+// The header counts come with every page of groups fetched, and are asked for again after each
+// answer is saved or undone; an answer that arrives after a newer one's is dropped.
+let countsAsked = 0;
+let countsShown = 0;
+
+function showCounts(page, asked) {
+  if (asked < countsShown) return;
+  countsShown = asked;
+  el.total.textContent = page.total.toLocaleString();
+  el.faces.textContent = page.faces.toLocaleString();
+}
+
+async function fetchGroups(offset, limit = PAGE) {
+  const asked = ++countsAsked;
+  const page = await api('GET', `/groups?limit=${limit}&offset=${offset}`);
+  showCounts(page, asked);
+  return page;
+}
+
+function refreshCounts() {
+  history.chain.then(() => fetchGroups(0, 1)).catch(() => null);
+}
+
 async function nextGroupId() {
   for (let offset = 0; offset < 10 * PAGE; offset += PAGE) {
-    const page = await api('GET', `/groups?limit=${PAGE}&offset=${offset}`);
-    el.total.textContent = page.total.toLocaleString();
-    el.faces.textContent = page.faces.toLocaleString();
+    const page = await fetchGroups(offset);
     const fresh = page.groups.find((g) => !seen.has(g.id) && !queue.ahead.some((d) => d.summary.id === g.id));
     if (fresh) return fresh.id;
     if (page.groups.length < PAGE) return null;
@@ -80,7 +101,40 @@ function showNext() {
   const next = queue.next();
   if (!next) queue.refill();
   show(next);
-  if (next) queue.refill();
+  if (next) {
+    queue.refill();
+    recheck(next);
+  }
+}
+
+// Groups as the server has them now; a group that is gone comes back with no faces.
+function fresh(ids) {
+  return Promise.all(ids.map((id) => api('GET', `/groups/${id}`).catch((error) => {
+    if (error.status === 404) return { summary: { id }, faces: [], merge_candidates: [] };
+    throw error;
+  })));
+}
+
+// A group fetched ahead may have changed since (named on another page or by someone else, a
+// run that moved its faces): once shown, it is asked for again. A group left with no face is
+// passed over; one whose faces changed is shown as it is now, unless the user has begun on it.
+async function recheck(detail) {
+  const [now] = await fresh([detail.summary.id]).catch(() => [detail]);
+  if (queue.current !== detail) return;
+  const ids = (d) => d.faces.map((f) => f.face_id).join();
+  if (ids(now) === ids(detail)) return;
+  if (!now.faces.length) {
+    showNext();
+  } else if (!el.name.value && !grid.excluded().length) {
+    preloadChips(now.faces.map((f) => f.face_id));
+    show(now);
+  }
+}
+
+// What the page holds of these groups, shown or fetched ahead, is out of date.
+function forget(ids) {
+  queue.ahead = queue.ahead.filter((d) => !ids.includes(d.summary.id));
+  if (queue.current && ids.includes(queue.current.summary.id)) queue.current = null;
 }
 
 function show(detail) {
@@ -96,6 +150,7 @@ function render() {
   const current = queue.current;
   if (!current) {
     el.view.hidden = true;
+    renderEmpty();
     queue.showEmpty(el.empty);
     return;
   }
@@ -162,25 +217,42 @@ function renderMerges(detail) {
 
 // A failed answer brings its group back as it was, taken-out faces and all; a label refused
 // because the person is already in one of the photos (409) may be sent again, confirmed.
+// Any other failure shows the group as the server has it now (a group whose faces are gone is
+// not shown again).
 function record(entry, send, excluded = [], retry = null) {
   history.record(entry, send, {
+    saved: refreshCounts,
     failed: (error) => {
-      bringBack(entry.detail, excluded);
       if (error.status === 409 && retry) {
+        bringBack([entry.detail], excluded);
         if (window.confirm(`${error.message.replace(/ Send confirm=true.*$/, '')}.\n\nName them anyway?`)) {
           retry();
         }
       } else {
         showError(error);
+        fresh([entry.detail.summary.id]).then((details) => bringBack(details, excluded), showError);
       }
     },
   });
 }
 
-function bringBack(detail, excluded = []) {
-  queue.bringBack(detail);
-  show(detail);
-  for (const id of excluded) grid.out.add(id);
+// Groups shown again (fetched after an undo or a failed answer) replace what the page held of
+// them: the first with faces is shown, the others with faces come next, then the group that
+// was shown; those with no face left are gone.
+function bringBack(details, excluded = []) {
+  const ids = details.map((d) => d.summary.id);
+  forget(ids);
+  const [first, ...rest] = details.filter((d) => d.faces.length);
+  if (!first) {
+    if (!queue.current) showNext();
+    return;
+  }
+  for (const detail of details) preloadChips(detail.faces.map((f) => f.face_id));
+  if (queue.current) queue.ahead.unshift(queue.current);
+  queue.ahead.unshift(...rest);
+  show(first);
+  const faces = new Set(first.faces.map((f) => f.face_id));
+  for (const id of excluded) if (faces.has(id)) grid.out.add(id);
   grid.paint();
 }
 
@@ -267,6 +339,9 @@ async function exclusive(work) {
   }
 }
 
+// the toast that says two groups were merged, taken away when the merge is undone
+let mergedToast = null;
+
 function mergeWith(otherId) {
   const detail = queue.current;
   if (!detail) return;
@@ -274,11 +349,13 @@ function mergeWith(otherId) {
     const result = await api('POST', `/groups/${detail.summary.id}/merge`, { other_id: otherId });
     const kept = result.group_ids[0];
     seen.add(otherId);
-    queue.ahead = queue.ahead.filter((d) => d.summary.id !== otherId && d.summary.id !== kept);
-    const merged = await api('GET', `/groups/${kept}`);
+    forget([otherId, kept]);
+    const [merged] = await fresh([kept]);
     show(merged);
-    done({ detail: merged, kind: 'merge', count: merged.faces.length }, result);
-    toast('Merged: the two groups are one now (z takes it back).');
+    done({ detail: merged, kind: 'merge', count: merged.faces.length, from: detail.summary.id }, result);
+    mergedToast?.remove();
+    mergedToast = toast('Merged: the two groups are one now (z takes it back).');
+    refreshCounts();
     queue.refill();
   });
 }
@@ -301,6 +378,7 @@ function splitGroup() {
     show(first || null);
     if (!first) showNext();
     done({ detail, kind: 'split', count: detail.faces.length }, result);
+    refreshCounts();
     toast(`Split in ${plural(parts.length, 'part')}: name each on its own (z takes it back).`);
   });
 }
@@ -317,22 +395,31 @@ const WITHDRAW = {
   split: (id) => api('POST', `/groups/${id}/split/undo`),
 };
 
+// Every group the undo changed is fetched again: after a merge, both groups (the one shown
+// before the merge first); after a split, the group and the parts split off (gone again).
 function undoEntry(entry) {
   const id = entry.detail.summary.id;
   history.undo(entry, {
     withdraw: async (result) => {
-      if (result) await (WITHDRAW[entry.kind] ? WITHDRAW[entry.kind](id) : undoBatch(result));
-      return api('GET', `/groups/${id}`);
+      let ids = [id];
+      if (result) {
+        const answer = await (WITHDRAW[entry.kind] ? WITHDRAW[entry.kind](id) : undoBatch(result));
+        if (entry.kind === 'merge') {
+          ids = [...answer.group_ids].sort((a, b) => (b === entry.from) - (a === entry.from));
+        } else if (entry.kind === 'split') {
+          ids = [id, ...entry.result.group_ids.filter((g) => g !== id)];
+        }
+      }
+      return fresh(ids);
     },
-    undone: (detail) => {
-      if (entry.kind === 'split') {
-        // the parts split off are gone again
-        queue.ahead = queue.ahead.filter((d) => !entry.result.group_ids.includes(d.summary.id));
+    undone: (details) => {
+      if (entry.kind === 'merge') {
+        mergedToast?.remove();
+        mergedToast = null;
+        toast('Merge undone: the two groups are apart again.');
       }
-      if (detail.faces.length) {
-        preloadChips(detail.faces.map((f) => f.face_id));
-        bringBack(detail);
-      }
+      bringBack(details);
+      refreshCounts();
     },
   });
 }
@@ -346,6 +433,69 @@ function describe(entry) {
   return `${faces}: not the same person`;
 }
 
+// ------------------------------------------------------------------ nothing to show
+
+// With no group to show, the page says why: the faces were never grouped (and how to group
+// them), a grouping run is under way (and how far it is), or every group is answered.
+const grouping = { ran: Boolean(initial.grouping?.ran), job: initial.grouping?.job || null };
+const ACTIVE = new Set(['queued', 'running']);
+let following = null;
+
+function renderEmpty() {
+  const running = grouping.job && ACTIVE.has(grouping.job.status);
+  const state = running ? 'grouping' : (grouping.ran ? 'answered' : 'not-grouped');
+  el.empty.dataset.state = state;
+  for (const part of el.empty.querySelectorAll('[data-empty]')) part.hidden = part.dataset.empty !== state;
+  if (running) {
+    const job = grouping.job;
+    const bar = $('grouping-progress');
+    bar.max = job.total || 1;
+    bar.value = job.total ? job.done : 0;
+    $('grouping-message').textContent = job.message || job.status;
+    follow(job.id);
+  }
+}
+
+// While a run is shown in the empty state, its progress is asked for every second; once it is
+// done the groups it made are fetched.
+function follow(jobId) {
+  if (following === jobId) return;
+  following = jobId;
+  const tick = async () => {
+    if (following !== jobId) return;
+    try {
+      grouping.job = await api('GET', `/jobs/${jobId}`);
+    } catch {
+      grouping.job = null;
+    }
+    if (grouping.job && ACTIVE.has(grouping.job.status)) {
+      if (!queue.current) renderEmpty();
+      setTimeout(tick, 1000);
+      return;
+    }
+    following = null;
+    grouping.ran = grouping.ran || grouping.job?.status === 'done';
+    queue.exhausted = false;
+    queue.refill();
+    if (!queue.current) renderEmpty();
+  };
+  setTimeout(tick, 1000);
+}
+
+$('group-now')?.addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    const job = await api('POST', '/cluster', {});
+    document.dispatchEvent(new CustomEvent('faceloop:job-started', { detail: job }));
+    grouping.job = job;
+    if (!queue.current) renderEmpty();
+  } catch (error) {
+    showError(error);
+    button.disabled = false;
+  }
+});
+
 // ------------------------------------------------------------------ re-clustering
 
 // A run started here reloads the page once it is done and the answers given meanwhile are saved;
@@ -358,8 +508,15 @@ document.addEventListener('faceloop:jobs-finished', (event) => {
   if (event.detail.some((job) => started.has(job.id))) {
     history.chain.then(() => location.reload());
   } else {
+    // the groups fetched ahead are from the run before
+    if (event.detail.some((job) => job.kind === 'cluster')) {
+      grouping.ran = true;
+      queue.ahead = [];
+      if (queue.current) recheck(queue.current);
+    }
     queue.exhausted = false;
     queue.refill();
+    refreshCounts();
   }
 });
 

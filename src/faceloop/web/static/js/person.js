@@ -14,6 +14,11 @@ const grid = $('face-grid');
 const selected = new Set();
 let lastClicked = null;
 
+// The address names the person shown, whatever led here.
+if (location.pathname !== `/people/${personId}`) {
+  history.replaceState(null, '', `/people/${personId}${location.search}${location.hash}`);
+}
+
 function reloadWith(message, undo) {
   flash(message, undo);
   location.reload();
@@ -272,7 +277,9 @@ if (mergeInput) {
       if (!window.confirm(`Merge ${personName} into ${target.name}? ${personName}'s faces, names and aliases will count as ${target.name}'s. You can un-merge at any time.`)) return;
       try {
         const result = await api('POST', `/people/${personId}/merge`, { into_id: target.person_id });
-        flash(`${personName} merged into ${result.person.name}.`, { kind: 'person', id: result.event_id });
+        // undoing the merge from the toast comes back here, to the person split off again
+        flash(`${personName} merged into ${result.person.name}.`,
+          { kind: 'person', id: result.event_id, next: `/people/${personId}` });
         location.href = `/people/${result.person.id}`;
       } catch (error) {
         showError(error);
