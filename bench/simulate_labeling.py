@@ -331,8 +331,10 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int, fill: int = FILL)
         return confirm_view(ws, mode="mixed", source="nearest", reach=reach, limit=page)
 
     def answer(where: str, view) -> None:
-        """Enter on a mixed confirm page: "yes" to the faces kept, each as the person named
-        under it, "no" to the deselected ones, each for the person it was suggested as."""
+        """Enter on a mixed confirm page: "yes" to the right faces, each as the person named
+        under it, "no" to the wrong ones, each for the person it was suggested as. A wrong face
+        the page pre-checked costs a deselection, a right one it left unsure a tick, a wrong one
+        it left unsure two (Space cycles yes, no): a skipped face would only come back."""
         wrong = [item.face_id for item in view.items if truth[item.face_id] != item.person_name]
         answers = [
             Answer(
@@ -344,8 +346,12 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int, fill: int = FILL)
             for item in view.items
         ]
         answer_suggestions(ws, None, answers, user_id=user)
+        unsure = [i for i in view.items if not i.checked]
+        ticked = sum(2 if i.face_id in wrong else 1 for i in unsure)
+        deselected = sum(1 for i in view.items if i.checked and i.face_id in wrong)
         tally.add(where, 1, len(view.items))
-        tally.add(where + ", deselected", len(wrong), 0)
+        tally.add(where + ", deselected", deselected, 0)
+        tally.add(where + ", ticked", ticked, 0)
 
     while True:
         run_hooks(ws, tally, cluster=True)

@@ -61,12 +61,14 @@ export class History {
     return null;
   }
 
-  // Withdraws an answer after the writes before it. withdraw(result) asks the server (result is
-  // null if the answer failed); undone(value) and kept() are the page's part when it is done.
+  // Withdraws an answer after the writes before it, undos included: two undos in a row finish
+  // in the order given, so the page ends on the face or group undone last. withdraw(result)
+  // asks the server (result is null if the answer failed); undone(value) and kept() are the
+  // page's part when it is done.
   undo(entry, { withdraw = (result) => result && undoBatch(result), undone = () => {}, kept = () => {} } = {}) {
     entry.state = 'undoing';
     this.render();
-    const work = entry.promise.then(withdraw).then(
+    const work = this.chain.then(() => entry.promise).then(withdraw).then(
       (value) => {
         entry.state = 'undone';
         undone(value);
@@ -79,7 +81,7 @@ export class History {
         showError(error);
       },
     );
-    this.chain = this.chain.then(() => work).catch(() => null);
+    this.chain = work.catch(() => null);
   }
 
   render() {
