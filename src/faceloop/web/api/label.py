@@ -76,6 +76,7 @@ def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
         name=body.name,
         origin=body.origin,
         confirm=body.confirm,
+        new_person=body.new_person,
     )
     maybe_retrain(ws)
     return result
