@@ -18,7 +18,8 @@ import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js
 import { Autocomplete } from './autocomplete.js';
 import { TileGrid } from './grid.js';
 import { History } from './history.js';
-import { answerKey, pageKey } from './keys.js';
+import { answerKey, focusName, nameMode, pageKey } from './keys.js';
+import { settleOption } from './namesake.js';
 import { preloader } from './preload.js';
 import { Queue } from './queue.js';
 
@@ -243,7 +244,7 @@ function renderOne(unit) {
   drawBox(item);
   renderReferences(el.references, unit);
   autocomplete.clear();
-  el.name.focus({ preventScroll: true });
+  focusName(autocomplete);
 }
 
 function drawBox(item) {
@@ -268,12 +269,13 @@ function answerOne(answer, extra = {}, shownName = '') {
   submit(unit, [{ face_id: item.face_id, answer, ...extra }], shownName);
 }
 
-async function correct(option) {
+async function correct(typed) {
+  const option = await settleOption(typed);
   if (!option) return;
   if (option.kind === 'person') {
     answerOne('correct', { person_id: option.match.person_id }, option.match.name);
   } else {
-    answerOne('correct', { name: option.name }, option.name);
+    answerOne('correct', { name: option.name, ...(option.newPerson ? { new_person: true } : {}) }, option.name);
   }
 }
 
@@ -467,6 +469,7 @@ function describe(entry) {
 // ------------------------------------------------------------------ keyboard
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: correct });
+nameMode(autocomplete);
 
 const undoLast = () => history.undoLast();
 const ONE_KEYS = {
