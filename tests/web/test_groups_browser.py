@@ -88,6 +88,7 @@ def test_split_a_group_and_take_it_back(server, page) -> None:
     assert set(part) < set(faces)
     assert {f["face_id"] for f in server.api("GET", f"/groups/{group}")["faces"]} < set(faces)
 
+    page.keyboard.press("Escape")  # the name field has the focus: z would be typed
     page.keyboard.press("z")
     page.wait_for_selector("#history li.undone:has-text('split in two')")
     page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {group}")
