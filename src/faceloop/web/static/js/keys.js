@@ -24,7 +24,7 @@ export function nameMode(autocomplete) {
     const focused = document.activeElement === input;
     hint.textContent = focused
       ? 'Typing a name: every letter is text. Esc (in the empty field) makes keys commands.'
-      : 'Keys are commands. A letter that is not one, or a click in the field, starts a name.';
+      : 'Keys are commands. Any other letter, or a click in the field, starts a name.';
     input.closest('.combo')?.setAttribute('data-mode', focused ? 'typing' : 'commands');
   };
   input.addEventListener('focus', () => {
