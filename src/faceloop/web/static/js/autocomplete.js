@@ -21,7 +21,11 @@ export class Autocomplete {
     this.id = `ac${++counter}`;
     input.addEventListener('input', () => this.update());
     input.addEventListener('keydown', (event) => this.keydown(event));
-    input.addEventListener('blur', () => setTimeout(() => this.close(), 150));
+    // closed a little after the field loses the focus (a click on an option lands first),
+    // unless the focus came back meanwhile (a dialog closed, the next face shown)
+    input.addEventListener('blur', () => setTimeout(() => {
+      if (document.activeElement !== input) this.close();
+    }, 150));
     list.addEventListener('mousedown', (event) => event.preventDefault());
     list.addEventListener('click', (event) => {
       const item = event.target.closest('[role="option"]');
