@@ -353,3 +353,34 @@ def test_different_photos_with_similar_layout_are_not_near_copies(workspace: Wor
     summary = import_photos(workspace, [LFW / p for pair in pairs for p in pair], workers=1)
     assert summary.near_copies == 0
     assert summary.imported == 6
+
+
+@needs_data
+def test_by_folder_names_people_with_spaces_and_a_reimport_finds_them(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A folder "Rose_Leslie" is the person Rose Leslie (the folder name kept as an alias);
+    another import of a folder so named, or of "kit_harington" after "Kit Harington" was
+    made by hand, finds the same person instead of making a second one."""
+    from faceloop.db.models import Person, PersonAlias
+    from faceloop.review.person_ops import create_person
+
+    first, second = tmp_path / "first" / "Rose_Leslie", tmp_path / "second" / "Rose_Leslie"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    shutil.copy(KNOWN / "rose_leslie" / "img1.jpg", first)
+    shutil.copy(KNOWN / "rose_leslie" / "img2.jpg", second)
+    with workspace.session() as session:
+        kit = create_person(session, "Kit Harington", None)
+    import_photos(workspace, [tmp_path / "first"], by_folder=True, workers=1)
+    import_photos(workspace, [tmp_path / "second"], by_folder=True, workers=1)
+    import_photos(workspace, [KNOWN / "kit_harington"], by_folder=True, workers=1)
+    with workspace.sessions() as session:
+        people = dict(session.execute(select(Person.name, Person.id)).all())
+        aliases = set(session.execute(select(PersonAlias.person_id, PersonAlias.alias)).all())
+        labelled = session.execute(
+            select(FaceLabel.person_id, func.count()).group_by(FaceLabel.person_id)
+        ).all()
+    assert set(people) == {"Rose Leslie", "Kit Harington"}
+    assert (people["Rose Leslie"], "Rose_Leslie") in aliases
+    assert dict(labelled) == {people["Rose Leslie"]: 2, kit: 2}

@@ -498,7 +498,7 @@ class _Run:
                 .limit(1)
             )
             if person_id is None:
-                person_id = create_person(session, clean, self.user_id)
+                person_id = create_person(session, clean, self.user_id, new_person=True)
                 self.summary.people_created.append(clean)
         for alias in face.aliases:
             try:

@@ -424,7 +424,8 @@ class _ImportRun:
 
     def _person_id(self, session: Session, name: str) -> int:
         if name not in self.people:
-            self.people[name] = find_or_create_person(session, name)
+            folder = self.by_folder and not self.person
+            self.people[name] = find_or_create_person(session, name, folder=folder)
         return self.people[name]
 
     def _image_by_sha(self, sha: str) -> int | None:

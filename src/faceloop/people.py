@@ -15,29 +15,95 @@ def normalise_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split())
 
 
-def find_or_create_person(session: Session, name: str) -> int:
+def find_or_create_person(session: Session, name: str, *, folder: bool = False) -> int:
+    """The person a name given on import means, found as autocomplete would find them (name or
+    alias, any spelling); else a new person. A `folder` name becomes a display name with
+    spaces, the folder name kept as an alias, so re-importing the folder finds them again."""
     clean = normalise_name(name)
     if not clean:
         raise ValueError("a person needs a name")
-    found = session.scalar(
-        select(Person.id).where(Person.name == clean, Person.merged_into_id.is_(None))
-    )
-    if found is not None:
-        return found
-    person = Person(name=clean)
+    found = people_named(session, clean)
+    if found:
+        exact = session.scalars(
+            select(Person.id).where(Person.id.in_(found), Person.name == clean)
+        ).first()
+        return exact if exact is not None else found[0]
+    display = folder_person_name(clean) if folder else clean
+    person = Person(name=display)
     session.add(person)
     session.flush()
+    if display != clean:
+        session.add(PersonAlias(person_id=person.id, alias=clean))
+        session.flush()
     return person.id
 
 
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
-def search_key(text: str) -> str:
-    """The form names are compared in: NFKC (full-width letters, half-width kana), case folded,
-    katakana as hiragana and single spaces, so "ＡＹＡ", "aya" and "アヤ"/"あや" meet."""
+#: written between the words of a name where a space cannot be (folder and file names)
+_SEPARATORS = str.maketrans({"_": " ", "-": " ", ".": " "})
+#: the kana voicing marks: under NFKD they are combining marks too, but they make another kana
+_KANA_MARKS = {"\u3099", "\u309a"}
+
+
+def strict_key(text: str) -> str:
+    """The form a typed name must have to BE a person's name or alias without asking: NFKC
+    (full-width letters, half-width kana), case folded, katakana as hiragana, single spaces, so
+    "ＡＹＡ", "aya" and "アヤ"/"あや" meet."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_KATAKANA)
     return " ".join(folded.split())
+
+
+def search_key(text: str) -> str:
+    """The form names are found and compared in: `strict_key`, with underscores, hyphens and
+    dots as spaces and the accents dropped (NFKD without its combining marks), so
+    "Serena_Williams" meets "serena williams" and "Hugo Chávez" meets "Hugo_Chavez"."""
+    decomposed = unicodedata.normalize("NFKD", strict_key(text).translate(_SEPARATORS))
+    plain = "".join(ch for ch in decomposed if ch in _KANA_MARKS or not unicodedata.combining(ch))
+    return " ".join(unicodedata.normalize("NFKC", plain).split())
+
+
+def folder_person_name(folder: str) -> str:
+    """The name a folder of one person's photos gives them: its underscores as spaces
+    ("Serena_Williams" is Serena Williams); the folder's own name stays an alias."""
+    return normalise_name(folder.replace("_", " ")) or normalise_name(folder)
+
+
+class NameTaken(ValueError):
+    """A new person would have the name (as `search_key` compares) of someone who exists: two
+    spellings of one name are one person unless the labeller says otherwise."""
+
+    def __init__(self, person_id: int, person_name: str, name: str) -> None:
+        super().__init__(
+            f"{person_name} already exists (person {person_id}); label as {person_name}, or "
+            f"say new_person=true to create a second person called {name}"
+        )
+        self.person_id = person_id
+        self.person_name = person_name
+        self.name = name
+
+
+def namesake(session: Session, name: str) -> tuple[int, str] | None:
+    """The person (not merged away, hidden ones included) whose name or an alias is `name` as
+    `search_key` compares: (id, name), the oldest first when there are several."""
+    key = search_key(name)
+    if not key:
+        return None
+    rows = session.execute(
+        select(Person.id, Person.name).where(Person.merged_into_id.is_(None)).order_by(Person.id)
+    ).all()
+    for person_id, person_name in rows:
+        if search_key(person_name) == key:
+            return person_id, person_name
+    aliases = session.execute(
+        select(PersonAlias.person_id, PersonAlias.alias).order_by(PersonAlias.person_id)
+    ).all()
+    for person_id, alias in aliases:
+        if search_key(alias) == key:
+            root = root_person_id(session, person_id)
+            return root, session.get(Person, root).name
+    return None
 
 
 def root_person_id(session: Session, person_id: int) -> int:

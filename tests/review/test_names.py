@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from faceloop.people import NameTaken, search_key, strict_key
 from faceloop.review.decisions import PERSON, decide
+from faceloop.review.labelling import label_faces
 from faceloop.review.names import exact_person, readings, suggest_names
 from faceloop.review.person_ops import add_alias, merge_people
 from tests.review.conftest import add_photo, make_person
@@ -75,3 +79,51 @@ def test_a_new_person_is_found_at_once(empty) -> None:
     assert names(empty, "sak") == []
     make_person(empty, "Sakura")
     assert names(empty, "sak") == ["Sakura"]
+
+
+def test_search_key_folds_separators_case_accents_and_width() -> None:
+    for spelling in ("Serena_Williams", "serena williams", "SERENA  WILLIAMS", "Serena-Williams"):
+        assert search_key(spelling) == "serena williams", spelling
+    assert search_key("Hugo Chávez") == search_key("Hugo_Chavez") == "hugo chavez"
+    assert search_key("Hugo Cha\u0301vez") == "hugo chavez"  # typed decomposed (macOS)
+    assert search_key("Ｓｅｒｅｎａ") == "serena"  # full-width
+    assert search_key("ｱﾔｾ") == search_key("アヤセ") == "あやせ"  # half-width katakana
+    assert search_key("ガッキー") == "がっきー"  # the kana voicing marks are not accents
+    assert search_key("J.R.R. Tolkien") == "j r r tolkien"
+    assert strict_key("Hugo Chávez") != strict_key("Hugo_Chavez")
+
+
+def test_other_spellings_find_the_person(empty) -> None:
+    make_person(empty, "Serena_Williams")
+    make_person(empty, "Hugo_Chavez")
+    make_person(empty, "ガッキー")
+    for query in ("Serena W", "serena_w", "serena williams", "SERENA-WILL", "Ｓｅｒｅｎａ"):
+        assert names(empty, query) == ["Serena_Williams"], query
+    assert names(empty, "Hugo Chávez") == ["Hugo_Chavez"]
+    assert names(empty, "hugo chavez") == ["Hugo_Chavez"]
+    assert names(empty, "がっき") == ["ガッキー"]
+    [exact] = suggest_names(empty, "Hugo Chávez")
+    assert exact.same_name
+    [partial] = suggest_names(empty, "Hugo Ch")
+    assert not partial.same_name
+
+
+def test_creating_another_spelling_of_a_name_is_refused_unless_asked(empty) -> None:
+    hugo = make_person(empty, "Hugo_Chavez")
+    with empty.session() as s:
+        add_alias(s, hugo, "El Comandante", None)
+    _, faces = add_photo(empty, 3)
+    # the name as it is (case and width aside) is the person, as before
+    same = label_faces(empty, [faces[0]], PERSON, user_id=None, name="hugo_chavez")
+    assert (same.person_id, same.created_person) == (hugo, False)
+    for spelling in ("Hugo Chávez", "HUGO CHAVEZ", "el-comandante"):
+        with pytest.raises(NameTaken) as refused:
+            label_faces(empty, [faces[1]], PERSON, user_id=None, name=spelling)
+        assert (refused.value.person_id, refused.value.person_name) == (hugo, "Hugo_Chavez")
+        assert "Hugo_Chavez already exists" in str(refused.value)
+    assert exact_person(empty, "Hugo Chávez") is None
+    second = label_faces(
+        empty, [faces[1]], PERSON, user_id=None, name="Hugo Chávez", new_person=True
+    )
+    assert second.created_person and second.person_id != hugo
+    assert second.person_name == "Hugo Chávez"

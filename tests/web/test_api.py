@@ -73,6 +73,34 @@ def test_same_person_twice_is_a_409_until_confirmed(client, ws) -> None:
     assert [f["flagged"] for f in photo["faces"]] == [True, True]
 
 
+def test_another_spelling_of_a_name_is_a_409_naming_the_person(client, ws) -> None:
+    """Creating "Hugo Chávez" beside "Hugo_Chavez" asks first, on every path that creates a
+    person from a typed name; new_person=true says it is a second person."""
+    from tests.review.conftest import add_photo
+
+    _, faces = add_photo(ws, 1, folder="/photos/hugo")
+    hugo = client.post("/api/v1/people", json={"name": "Hugo_Chavez"}).json()["id"]
+    refused = client.post("/api/v1/people", json={"name": "hugo chávez"})
+    assert refused.status_code == 409
+    body = refused.json()
+    assert (body["existing_person_id"], body["existing_name"]) == (hugo, "Hugo_Chavez")
+    assert body["message"].startswith("Hugo_Chavez already exists")
+    label = client.post(
+        f"/api/v1/faces/{faces[0]}/label", json={"verdict": "person", "name": "Hugo Chávez"}
+    )
+    assert label.status_code == 409 and label.json()["existing_person_id"] == hugo
+    assert client.get(f"/api/v1/faces/{faces[0]}").json()["verdict"] is None
+    names = client.get("/api/v1/names", params={"q": "Hugo Chávez"}).json()
+    assert names[0]["person_id"] == hugo and names[0]["same_name"]
+    second = client.post(
+        f"/api/v1/faces/{faces[0]}/label",
+        json={"verdict": "person", "name": "Hugo Chávez", "new_person": True},
+    )
+    assert second.status_code == 200 and second.json()["person_id"] != hugo
+    made = client.post("/api/v1/people", json={"name": "HUGO_CHAVEZ", "new_person": True})
+    assert made.status_code == 201
+
+
 def _image_of(client, face_id):
     return client.get(f"/api/v1/faces/{face_id}").json()["image_id"]
 

@@ -45,6 +45,7 @@ def test_name_a_group_with_the_keyboard_but_one_face(server, page) -> None:
 
     for _ in range(len(faces) - 1):
         page.keyboard.press("ArrowRight")
+    page.keyboard.press("Escape")  # out of the name field: x is a command now
     page.keyboard.press("x")
     assert page.locator("#group-grid .face-tile.deselected").count() == 1
     assert page.evaluate("() => window.faceloopGroups.grid.excluded()") == faces[-1:]
@@ -65,6 +66,7 @@ def test_name_a_group_with_the_keyboard_but_one_face(server, page) -> None:
     assert "Orl Person" in page.locator("#history li").first.inner_text()
     assert page.input_value("#name") == ""
 
+    page.keyboard.press("Escape")
     page.keyboard.press("z")
     page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {first}")
     page.evaluate("() => window.faceloopGroups.settled()")
@@ -86,6 +88,7 @@ def test_split_a_group_and_take_it_back(server, page) -> None:
     assert set(part) < set(faces)
     assert {f["face_id"] for f in server.api("GET", f"/groups/{group}")["faces"]} < set(faces)
 
+    page.keyboard.press("Escape")  # the name field has the focus: z would be typed
     page.keyboard.press("z")
     page.wait_for_selector("#history li.undone:has-text('split in two')")
     page.wait_for_function(f"() => window.faceloopGroups.current.summary.id === {group}")
@@ -105,6 +108,7 @@ def test_more_like_this_names_the_nearest_faces_as_the_source_person(server, pag
     distances = page.evaluate("() => window.faceloopSimilar.grid.faces.map((f) => f.distance)")
     before = set(page.evaluate("() => window.faceloopSimilar.grid.excluded()"))
     assert before == {f for f, d in zip(faces, distances, strict=True) if d > threshold}
+    page.keyboard.press("Escape")
     page.keyboard.press("l")
     page.keyboard.press("Space")
     chosen = page.evaluate("() => window.faceloopSimilar.grid.chosen()")

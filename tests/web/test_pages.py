@@ -74,3 +74,20 @@ def test_japanese_names_render(client) -> None:
     page = html(client, f"/people/{person['id']}")
     assert '<h1 id="person-name">綾瀬はるか' in page
     assert 'lang="ja"' in html(client, "/label")
+
+
+def test_filter_forms_left_empty_mean_no_filter(client) -> None:
+    """A GET form sends the fields left empty (`since=`): that is no filter, not a 422 page."""
+    everything = json.loads(
+        re.search(r'id="initial">(.*?)</script>', html(client, "/label"), re.S).group(1)
+    )
+    page = html(client, "/label?folder=&account=&since=&until=")
+    data = json.loads(re.search(r'id="initial">(.*?)</script>', page, re.S).group(1))
+    assert data["remaining"] == everything["remaining"] and len(data["items"]) == 8
+    queue = client.get("/api/v1/queue", params={"since": "", "until": "", "folder": ""})
+    assert queue.status_code == 200 and queue.json()["remaining"] == everything["remaining"]
+    assert "undo-entry" in html(client, "/activity?kind=&action=&origin=")
+    dated = html(client, "/label?since=2000-01-01&until=")
+    assert 'name="since" value="2000-01-01"' in dated
+    wrong = client.get("/label?since=yesterday", headers={"Accept": "text/html"})
+    assert wrong.status_code == 422 and "since" in wrong.text

@@ -165,6 +165,8 @@ class Answer:
     #: where this face's suggestion came from ("model" or "nearest"), when not the whole
     #: answer's
     source: str | None = None
+    #: for "correct" by name: a new person even if someone has the name in another spelling
+    new_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -798,7 +800,9 @@ def _target(
         return root_person_id(session, answer.person_id)
     key = search_key(answer.name or "")
     if named.get(key) is None:
-        named[key] = create_person(session, answer.name or "", user_id)
+        named[key] = create_person(
+            session, answer.name or "", user_id, new_person=answer.new_person
+        )
         created.append(named[key])
     return root_person_id(session, named[key])
 

@@ -535,6 +535,7 @@ def label_group(
     user_id: int | None = None,
     face_ids: Iterable[int] | None = None,
     confirm: bool = False,
+    new_person: bool = False,
 ) -> str:
     """Name the group's unlabelled faces but the excluded ones as one person (by id, or by a
     name: an existing person's, else a new person), as one batch; returns its id. Excluded
@@ -553,6 +554,7 @@ def label_group(
         origin="group",
         confirm=confirm,
         detail={"group": int(group_id)},
+        new_person=new_person,
     )
     with ws.session() as session:
         refused = [

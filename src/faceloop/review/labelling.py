@@ -78,6 +78,7 @@ def label_faces(
     origin: str = "manual",
     confirm: bool = False,
     detail: dict | None = None,
+    new_person: bool = False,
 ) -> LabelResult:
     """Record one action on one or more faces, as one batch (it undoes as a whole).
 
@@ -107,7 +108,7 @@ def label_faces(
     with ws.session() as session:
         _check_faces(session, unique)
         if names_person and person_id is None:
-            person_id = create_person(session, name, user_id)
+            person_id = create_person(session, name, user_id, new_person=new_person)
             created = True
         elif names_person:
             if session.get(Person, person_id) is None:

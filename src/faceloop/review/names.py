@@ -15,7 +15,7 @@ import threading
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from faceloop.people import search_key
+from faceloop.people import search_key, strict_key
 from faceloop.review.state import ReviewState, state_for
 from faceloop.workspace import Workspace
 
@@ -36,6 +36,9 @@ class NameMatch:
     hidden: bool
     faces: int
     rank: int
+    #: what was typed IS this name or alias (or one of its readings) in another spelling:
+    #: creating a new person of that name asks first
+    same_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class NameIndex:
     def search(self, state: ReviewState, query: str, limit: int = MAX_RESULTS) -> list[NameMatch]:
         q = search_key(query).replace("\0", "")
         best: dict[int, tuple[int, str]] = {}
+        same: set[int] = set()
         if not q:
             for person_id, _ in sorted(state.last_used.items(), key=lambda kv: -kv[1]):
                 root = state.root(person_id)
@@ -114,7 +118,7 @@ class NameIndex:
                 if len(best) >= limit:
                     break
         else:
-            self._scan(q, best)
+            self._scan(q, best, same)
         counts = state.root_counts()
         recency: dict[int, int] = {}
         for pid, used in state.last_used.items():
@@ -134,12 +138,21 @@ class NameIndex:
                     record.hidden,
                     counts.get(person_id, 0),
                     rank,
+                    person_id in same,
                 )
             )
-        matches.sort(key=lambda m: (m.rank, m.hidden, -recency.get(m.person_id, 0), m.name))
+        matches.sort(
+            key=lambda m: (
+                m.rank,
+                not m.same_name,
+                m.hidden,
+                -recency.get(m.person_id, 0),
+                m.name,
+            )
+        )
         return matches[:limit]
 
-    def _scan(self, q: str, best: dict[int, tuple[int, str]]) -> None:
+    def _scan(self, q: str, best: dict[int, tuple[int, str]], same: set[int]) -> None:
         haystack, starts, owners, entries = self.haystack, self.starts, self.owners, self.entries
         find = haystack.find
         at = find(q)
@@ -152,6 +165,8 @@ class NameIndex:
             else:
                 rank = SUBSTRING
             entry = entries[owners[key]]
+            if rank == PREFIX and haystack[at + len(q)] == "\0":
+                same.add(entry.person_id)
             held = best.get(entry.person_id)
             if held is None or rank < held[0]:
                 best[entry.person_id] = (rank, entry.text)
@@ -175,9 +190,15 @@ def suggest_names(ws: Workspace, query: str, limit: int = MAX_RESULTS) -> list[N
 
 
 def exact_person(ws: Workspace, name: str) -> int | None:
-    """The one person whose name or an alias is `name` (compared by `search_key`)."""
-    key = search_key(name)
+    """The one person whose name or an alias is `name` as typed (compared by `strict_key`:
+    case and width aside). Another spelling of it ("Hugo Chavez" for "Hugo_Chávez") is not
+    taken silently: creating that person asks first (NameTaken)."""
+    key, strict = search_key(name), strict_key(name)
     state = state_for(ws.engine)
     with state.lock:
-        found = {e.person_id for e in name_index(state).entries if e.keys[0] == key}
+        found = {
+            e.person_id
+            for e in name_index(state).entries
+            if e.keys[0] == key and strict_key(e.text) == strict
+        }
     return found.pop() if len(found) == 1 else None

@@ -12,7 +12,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import FaceLabel, Person, PersonAlias, PersonEvent, PersonTag, Tag
-from faceloop.people import merged_person_ids, normalise_name, root_person_id, search_key
+from faceloop.people import (
+    NameTaken,
+    merged_person_ids,
+    namesake,
+    normalise_name,
+    root_person_id,
+    search_key,
+)
 from faceloop.review.decisions import PERSON
 
 CREATE = "create"
@@ -52,8 +59,17 @@ def clean_name(name: str, what: str = "a name") -> str:
     return clean
 
 
-def create_person(session: Session, name: str, user_id: int | None) -> int:
+def create_person(
+    session: Session, name: str, user_id: int | None, *, new_person: bool = False
+) -> int:
+    """A new person called `name`. Refused (NameTaken) when someone already has that name or
+    alias in another spelling (case, accents, underscores, width), unless `new_person`: the
+    labeller said it is a second person of that name."""
     clean = clean_name(name)
+    if not new_person:
+        existing = namesake(session, clean)
+        if existing is not None:
+            raise NameTaken(*existing, clean)
     person = Person(name=clean)
     session.add(person)
     session.flush()

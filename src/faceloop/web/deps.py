@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
 
 from faceloop.web.app import AppState
 from faceloop.workspace import Workspace
@@ -27,3 +29,13 @@ def user_id(request: Request) -> int:
 
 WS = Annotated[Workspace, Depends(workspace)]
 User = Annotated[int, Depends(user_id)]
+
+
+def _blank_is_none(value: object) -> object:
+    """A GET form sends the fields left empty as `name=`: on a filter, empty means no filter."""
+    return None if value == "" else value
+
+
+#: a query parameter a filter form may leave empty
+BlankIsNone = BeforeValidator(_blank_is_none)
+OptionalDate = Annotated[date | None, BlankIsNone]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from faceloop.people import NameTaken
 from faceloop.review.labelling import SamePersonInPhoto
 from faceloop.review.uploads import NotAPhoto
 
@@ -97,6 +98,16 @@ def install(app: FastAPI) -> None:
             str(exc) + ". Send confirm=true to label it anyway.",
             person_id=exc.person_id,
             conflicts={str(k): v for k, v in exc.conflicts.items()},
+        )
+
+    @app.exception_handler(NameTaken)
+    async def name_taken(request: Request, exc: NameTaken) -> Response:
+        return error_response(
+            request,
+            409,
+            str(exc),
+            existing_person_id=exc.person_id,
+            existing_name=exc.person_name,
         )
 
     @app.exception_handler(NotAPhoto)

@@ -3,7 +3,7 @@ do on a page goes through the JSON API from the page's JavaScript."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ from faceloop.review.person_views import list_people, person_detail, person_face
 from faceloop.review.photos import photo_info
 from faceloop.review.queue import QueueFilter, filter_options, next_faces, queue_item
 from faceloop.web.api.auth import check_password, too_many_failures
-from faceloop.web.deps import WS, User, app_state
+from faceloop.web.deps import WS, BlankIsNone, OptionalDate, User, app_state
 from faceloop.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -52,8 +52,8 @@ def label(
     user: User,
     folder: Annotated[str | None, Query(max_length=1000)] = None,
     account: Annotated[str | None, Query(max_length=200)] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: OptionalDate = None,
+    until: OptionalDate = None,
 ) -> Response:
     filters = QueueFilter(folder or None, account or None, since, until)
     page = next_faces(ws, user, filters, PREFETCH)
@@ -120,11 +120,13 @@ def upload(request: Request, ws: WS) -> Response:
 def activity_page(
     request: Request,
     ws: WS,
-    kind: Literal["decision", "person"] | None = None,
+    kind: Annotated[Literal["decision", "person"] | None, BlankIsNone] = None,
     action: Annotated[str | None, Query(max_length=20)] = None,
-    origin: Literal["manual", "suggestion", "bulk", "group", "import"] | None = None,
-    person_id: int | None = None,
-    face_id: int | None = None,
+    origin: Annotated[
+        Literal["manual", "suggestion", "bulk", "group", "import"] | None, BlankIsNone
+    ] = None,
+    person_id: Annotated[int | None, BlankIsNone] = None,
+    face_id: Annotated[int | None, BlankIsNone] = None,
     before: Annotated[str | None, Query(max_length=40)] = None,
     rows: bool = False,
 ) -> Response:

@@ -32,6 +32,8 @@ class LabelBody(Body):
     origin: Origin = "manual"
     #: label even though the person is already on another face of the photo
     confirm: bool = False
+    #: create a person called `name` even though someone has that name in another spelling
+    new_person: bool = False
 
 
 class BulkLabelBody(LabelBody):
@@ -40,6 +42,11 @@ class BulkLabelBody(LabelBody):
 
 class NameBody(Body):
     name: str = Name
+
+
+class NewPersonBody(NameBody):
+    #: create the person even though someone has that name in another spelling
+    new_person: bool = False
 
 
 class AliasBody(Body):
@@ -95,6 +102,8 @@ class GroupLabelBody(Body):
     face_ids: FaceIds | None = None
     #: label even though the person is already on another face of one of the photos
     confirm: bool = False
+    #: create a person called `name` even though someone has that name in another spelling
+    new_person: bool = False
 
     @model_validator(mode="after")
     def _one_person(self) -> GroupLabelBody:

@@ -121,6 +121,7 @@ def label(ws: WS, user: User, group_id: IdPath, body: GroupLabelBody) -> GroupAc
         face_ids=body.face_ids,
         confirm=body.confirm,
         user_id=user,
+        new_person=body.new_person,
     )
     maybe_recluster(ws)
     maybe_retrain(ws)

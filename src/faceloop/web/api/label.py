@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -20,7 +19,7 @@ from faceloop.review.queue import (
     next_faces,
     queue_item,
 )
-from faceloop.web.deps import WS, User
+from faceloop.web.deps import WS, OptionalDate, User
 from faceloop.web.schemas import BulkLabelBody, IdPath, LabelBody
 
 router = APIRouter(tags=["label"])
@@ -34,8 +33,8 @@ def queue(
     exclude: Annotated[list[int] | None, Query(max_length=500)] = None,
     folder: Annotated[str | None, Query(max_length=1000)] = None,
     account: Annotated[str | None, Query(max_length=200)] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: OptionalDate = None,
+    until: OptionalDate = None,
 ) -> QueuePage:
     """The next unlabelled faces: photos with one face first, random within; faces this user
     skipped last. `exclude` leaves out faces the page holds or just answered."""
@@ -77,6 +76,7 @@ def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
         name=body.name,
         origin=body.origin,
         confirm=body.confirm,
+        new_person=body.new_person,
     )
     maybe_retrain(ws)
     return result

@@ -53,6 +53,8 @@ class ConfirmAnswer(Body):
     suggested_person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     #: where this face's suggestion came from (its item's `source`), when not the body's
     source: Literal["model", "nearest", "group"] | None = None
+    #: for "correct" by name: create the person even if someone has the name in another spelling
+    new_person: bool = False
 
 
 class ConfirmBody(Body):
@@ -131,7 +133,15 @@ def answer(ws: WS, user: User, body: ConfirmBody) -> ConfirmResult:
         ws,
         body.person_id,
         [
-            Answer(a.face_id, a.answer, a.person_id, a.name, a.suggested_person_id, a.source)
+            Answer(
+                a.face_id,
+                a.answer,
+                a.person_id,
+                a.name,
+                a.suggested_person_id,
+                a.source,
+                a.new_person,
+            )
             for a in body.answers
         ],
         user_id=user,

@@ -26,6 +26,7 @@ from faceloop.web.schemas import (
     IdPath,
     MergeBody,
     NameBody,
+    NewPersonBody,
     TagBody,
 )
 from faceloop.workspace import Workspace
@@ -64,9 +65,10 @@ def people(
 
 
 @router.post("/people", response_model=PersonDetail, status_code=201)
-def create(ws: WS, user: User, body: NameBody) -> PersonDetail:
+def create(ws: WS, user: User, body: NewPersonBody) -> PersonDetail:
+    """A new person; 409 when someone has that name in another spelling, unless new_person."""
     with ws.session() as session:
-        person_id = person_ops.create_person(session, body.name, user)
+        person_id = person_ops.create_person(session, body.name, user, new_person=body.new_person)
     return person_detail(ws, person_id)
 
 

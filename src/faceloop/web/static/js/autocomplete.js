@@ -21,7 +21,11 @@ export class Autocomplete {
     this.id = `ac${++counter}`;
     input.addEventListener('input', () => this.update());
     input.addEventListener('keydown', (event) => this.keydown(event));
-    input.addEventListener('blur', () => setTimeout(() => this.close(), 150));
+    // closed a little after the field loses the focus (a click on an option lands first),
+    // unless the focus came back meanwhile (a dialog closed, the next face shown)
+    input.addEventListener('blur', () => setTimeout(() => {
+      if (document.activeElement !== input) this.close();
+    }, 150));
     list.addEventListener('mousedown', (event) => event.preventDefault());
     list.addEventListener('click', (event) => {
       const item = event.target.closest('[role="option"]');
@@ -55,7 +59,10 @@ export class Autocomplete {
         const typed = text.trim().normalize('NFKC').toLowerCase();
         const exact = found.some((m) => m.name.normalize('NFKC').toLowerCase() === typed
           || (m.matched || '').normalize('NFKC').toLowerCase() === typed);
-        if (this.allowCreate && !exact) this.options.push({ kind: 'create', name: text.trim() });
+        // the name in another spelling (same_name): the person comes first, and creating a
+        // second one asks (namesake.js)
+        const namesake = found.find((m) => m.same_name) || null;
+        if (this.allowCreate && !exact) this.options.push({ kind: 'create', name: text.trim(), namesake });
         this.active = 0;
         this.render();
       })
@@ -85,7 +92,8 @@ export class Autocomplete {
         item.append(meta);
       } else {
         item.className = 'create';
-        item.textContent = `+ New person “${option.name}”`;
+        item.textContent = `+ New person “${option.name}”`
+          + (option.namesake ? ` (a second one beside ${option.namesake.name})` : '');
       }
       this.list.append(item);
     });

@@ -18,7 +18,8 @@ import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js
 import { Autocomplete } from './autocomplete.js';
 import { TileGrid } from './grid.js';
 import { History } from './history.js';
-import { answerKey, pageKey } from './keys.js';
+import { answerKey, focusName, nameMode, pageKey } from './keys.js';
+import { settleOption } from './namesake.js';
 import { preloader } from './preload.js';
 import { Queue } from './queue.js';
 
@@ -257,7 +258,7 @@ function renderOne(unit) {
   drawBox(item);
   renderReferences(el.references, unit);
   autocomplete.clear();
-  el.name.focus({ preventScroll: true });
+  focusName(autocomplete);
 }
 
 function drawBox(item) {
@@ -288,15 +289,16 @@ function enterOne() {
   const item = queue.current?.items[0];
   if (!item || MODE !== 'one') return;
   if (item.checked !== false) answerOne('yes');
-  else toast(`Unsure guess: press y if it is ${queue.current.person_name}, n if not`);
+  else toast(`Unsure guess: Esc, then y if it is ${queue.current.person_name}, n if not`);
 }
 
-async function correct(option) {
+async function correct(typed) {
+  const option = await settleOption(typed);
   if (!option) return;
   if (option.kind === 'person') {
     answerOne('correct', { person_id: option.match.person_id }, option.match.name);
   } else {
-    answerOne('correct', { name: option.name }, option.name);
+    answerOne('correct', { name: option.name, ...(option.newPerson ? { new_person: true } : {}) }, option.name);
   }
 }
 
@@ -520,6 +522,7 @@ function describe(entry) {
 // ------------------------------------------------------------------ keyboard
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: correct });
+nameMode(autocomplete);
 
 const undoLast = () => history.undoLast();
 const ONE_KEYS = {

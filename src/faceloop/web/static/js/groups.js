@@ -9,7 +9,8 @@ import { api, chipImage, plural, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { FaceGrid, preloadChips } from './facegrid.js';
 import { History, undoBatch } from './history.js';
-import { answerKey, pageKey } from './keys.js';
+import { answerKey, focusName, nameMode, pageKey } from './keys.js';
+import { settleOption, settleRefusal } from './namesake.js';
 import { Queue } from './queue.js';
 
 const initial = JSON.parse(document.getElementById('initial').textContent);
@@ -34,7 +35,7 @@ const AHEAD = 2;
 let busy = false; // an action that must finish before anything else (merge, split)
 const seen = new Set(); // groups shown on this page: not offered again until a reload
 
-const grid = new FaceGrid($('group-grid'), { onToggle: () => el.name.focus({ preventScroll: true }) });
+const grid = new FaceGrid($('group-grid'), { onToggle: () => focusName(autocomplete) });
 const history = new History(el.history, {
   cover: (entry) => entry.detail.faces[0]?.face_id,
   describe,
@@ -177,7 +178,7 @@ function render() {
   el.name.placeholder = s.suggested_name ? `${s.suggested_name}, or type another name` : '';
   grid.show(current.faces);
   renderMerges(current);
-  el.name.focus({ preventScroll: true });
+  focusName(autocomplete);
 }
 
 function renderMerges(detail) {
@@ -223,7 +224,10 @@ function record(entry, send, excluded = [], retry = null) {
   history.record(entry, send, {
     saved: refreshCounts,
     failed: (error) => {
-      if (error.status === 409 && retry) {
+      if (error.body?.existing_person_id && retry) {
+        bringBack([entry.detail], excluded);
+        settleRefusal(error, entry.shownName).then((choice) => choice && retry(choice));
+      } else if (error.status === 409 && retry) {
         bringBack([entry.detail], excluded);
         if (window.confirm(`${error.message.replace(/ Send confirm=true.*$/, '')}.\n\nName them anyway?`)) {
           retry();
@@ -272,7 +276,12 @@ function labelGroup(person, shownName, confirm = false) {
   };
   const send = () => api('POST', `/groups/${detail.summary.id}/label`, body);
   const entry = { detail, kind: 'label', shownName, count: chosen.length };
-  record(entry, send, body.exclude_face_ids, () => labelGroup(person, shownName, true));
+  record(entry, send, body.exclude_face_ids, (choice) => {
+    // a namesake's answer (choice) names the person again; a same-photo refusal confirms
+    if (choice?.person_id) labelGroup({ person_id: choice.person_id }, choice.name, confirm);
+    else if (choice) labelGroup({ ...person, ...choice }, shownName, confirm);
+    else labelGroup(person, shownName, true);
+  });
   showNext();
 }
 
@@ -314,9 +323,11 @@ async function acceptTyped() {
   if (option) pick(option);
 }
 
-function pick(option) {
+async function pick(typed) {
+  const option = await settleOption(typed);
+  if (!option) return;
   if (option.kind === 'person') labelGroup({ person_id: option.match.person_id }, option.match.name);
-  else labelGroup({ name: option.name }, option.name);
+  else labelGroup({ name: option.name, ...(option.newPerson ? { new_person: true } : {}) }, option.name);
 }
 
 function accept() {
@@ -523,6 +534,7 @@ document.addEventListener('faceloop:jobs-finished', (event) => {
 // ------------------------------------------------------------------ keyboard
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
+nameMode(autocomplete);
 
 const undoLast = () => history.undoLast();
 const COMMANDS = {

@@ -8,7 +8,8 @@
 import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { History } from './history.js';
-import { answerKey, pageKey } from './keys.js';
+import { answerKey, focusName, nameMode, pageKey } from './keys.js';
+import { settleOption, settleRefusal } from './namesake.js';
 import { preloader } from './preload.js';
 import { Queue } from './queue.js';
 
@@ -110,7 +111,7 @@ function render() {
   renderOthers(item);
   renderSuggestions(item);
   autocomplete.clear();
-  el.name.focus({ preventScroll: true });
+  focusName(autocomplete);
   if ((item.fetchedAt ?? 0) < namedCount) refreshSuggestions(item);
 }
 
@@ -234,7 +235,7 @@ function confirmSamePerson(name) {
       $('confirm-yes').onclick = null;
       $('confirm-no').onclick = null;
       el.dialog.oncancel = null;
-      el.name.focus({ preventScroll: true });
+      focusName(autocomplete);
       resolve(answer);
     };
     $('confirm-yes').onclick = () => finish(true);
@@ -265,7 +266,14 @@ async function answer(verdict, extra = {}, shownName = '') {
     failed: (error) => {
       pending.delete(item.face_id);
       bringBack(item);
-      if (error.status === 409 && verdict === 'person') {
+      if (error.body?.existing_person_id && verdict === 'person') {
+        // the name typed is someone's in another spelling: ask, then answer again
+        settleRefusal(error, shownName).then((choice) => {
+          if (!choice || queue.current !== item) return;
+          if (choice.person_id) answer(verdict, { person_id: choice.person_id, origin: extra.origin }, choice.name);
+          else answer(verdict, { ...extra, ...choice }, shownName);
+        });
+      } else if (error.status === 409 && verdict === 'person') {
         // someone (or another tab) named this person on another face of the photo meanwhile
         confirmSamePerson(shownName).then((yes) => {
           if (yes && queue.current === item) answer(verdict, { ...extra, confirm: true }, shownName);
@@ -291,11 +299,14 @@ function pickSuggestion(index) {
   answer('person', { person_id: suggestion.person_id, origin: 'suggestion' }, suggestion.name);
 }
 
-function pick(option) {
+async function pick(typed) {
+  const option = await settleOption(typed);
+  if (!option) return;
   if (option.kind === 'person') {
     answer('person', { person_id: option.match.person_id, origin: 'manual' }, option.match.name);
   } else {
-    answer('person', { name: option.name, origin: 'manual' }, option.name);
+    const extra = option.newPerson ? { new_person: true } : {};
+    answer('person', { name: option.name, origin: 'manual', ...extra }, option.name);
   }
 }
 
@@ -336,6 +347,7 @@ function describe(entry) {
 // ------------------------------------------------------------------ keyboard
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
+nameMode(autocomplete);
 
 const undoLast = () => history.undoLast();
 const COMMANDS = {

@@ -6,7 +6,8 @@ import { api, labelFaces, plural, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { FaceGrid } from './facegrid.js';
 import { History, undoBatch } from './history.js';
-import { answerKey, pageKey } from './keys.js';
+import { answerKey, focusName, nameMode, pageKey } from './keys.js';
+import { settleOption } from './namesake.js';
 
 const app = document.getElementById('similar-app');
 const faceId = Number(app.dataset.face);
@@ -26,7 +27,7 @@ let offer = null; // {person_id, name, why}: what Enter alone names them
 let busy = false;
 const dismissed = new Set(); // faces taken out before an answer: not offered again here
 
-const grid = new FaceGrid($('group-grid'), { onToggle: () => el.name.focus({ preventScroll: true }) });
+const grid = new FaceGrid($('group-grid'), { onToggle: () => focusName(autocomplete) });
 // answers here are sent one at a time, the page waiting (busy) for each: an entry is added once
 // it is saved
 const history = new History(el.history, {
@@ -62,7 +63,7 @@ function render() {
   el.name.placeholder = offer ? `${offer.name}, or type another name` : '';
   const shown = faces.slice(0, limit);
   grid.show(shown, shown.filter((f) => f.distance > data.threshold).map((f) => f.face_id));
-  el.name.focus({ preventScroll: true });
+  focusName(autocomplete);
 }
 
 async function refresh() {
@@ -97,13 +98,15 @@ async function act(body, describe) {
 function nameAs(option) {
   const body = option.person_id
     ? { verdict: 'person', person_id: option.person_id }
-    : { verdict: 'person', name: option.name };
+    : { verdict: 'person', name: option.name, new_person: Boolean(option.new_person) };
   act(body, (result, n) => `${plural(n, 'face')} → ${result.person_name || option.name}`);
 }
 
-function pick(option) {
+async function pick(typed) {
+  const option = await settleOption(typed);
+  if (!option) return;
   if (option.kind === 'person') nameAs({ person_id: option.match.person_id, name: option.match.name });
-  else nameAs({ name: option.name });
+  else nameAs({ name: option.name, new_person: option.newPerson });
 }
 
 async function accept() {
@@ -140,6 +143,7 @@ async function undoEntry(entry) {
 }
 
 const autocomplete = new Autocomplete(el.name, el.list, { onPick: pick });
+nameMode(autocomplete);
 const undo = () => history.undoLast();
 const COMMANDS = { Enter: accept, y: accept, u: unknown, z: undo };
 
