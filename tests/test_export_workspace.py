@@ -36,7 +36,7 @@ from faceloop.workspace import init_workspace
 from tests.conftest import DATA, ORL_PEOPLE, ORL_PHOTOS
 
 FORMATS = ("tfrecord", "imagefolder", "parquet", "csv")
-KIT, ROSE = "kit_harington", "rose_leslie"
+KIT, ROSE = "kit harington", "rose leslie"  # the folders kit_harington and rose_leslie
 
 
 def face_ids_of(ws, name: str) -> list[int]:

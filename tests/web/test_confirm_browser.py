@@ -92,7 +92,7 @@ def test_a_long_name_is_shown_whole_and_a_look_alike_name_told_apart(server, pag
     if server.api("GET", f"/people/{person}")["name"] != LONG:
         server.api("POST", f"/people/{person}/rename", {"name": LONG})
         # another person whose name looks the same but for a hyphen
-        server.api("POST", "/people", {"name": LONG.replace(" ", "-", 1)})
+        server.api("POST", "/people", {"name": LONG.replace(" ", "-", 1), "new_person": True})
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(server.base + "/confirm?mode=mixed")
     page.wait_for_function("() => window.faceloopConfirm && window.faceloopConfirm.current")
@@ -124,6 +124,7 @@ def test_enter_does_not_say_yes_to_an_unsure_guess(server, page) -> None:
     page.evaluate("() => window.faceloopConfirm.settled()")
     assert page.evaluate("() => window.faceloopConfirm.current.items[0].face_id") == item["face_id"]
     assert server.api("GET", f"/faces/{item['face_id']}")["verdict"] is None
+    page.keyboard.press("Escape")  # out of the name field: y is a command now
     page.keyboard.press("y")
     page.wait_for_function(
         f"() => !window.faceloopConfirm.current"

@@ -186,6 +186,7 @@ def test_merge_undo_then_name_goes_on_to_the_other_group(own_server, page) -> No
     page.goto(f"{server.base}/groups/{group}")
     page.wait_for_function("() => window.faceloopGroups && window.faceloopGroups.current")
 
+    page.keyboard.press("Escape")  # out of the name field: m is a command now
     page.keyboard.press("m")
     page.wait_for_selector("#history li.saved:has-text('two groups merged')")
     assert set(shown_faces(page)) == faces | other_faces
@@ -232,6 +233,7 @@ def test_header_counts_follow_each_answer_and_undo(own_server, page) -> None:
     before = header_counts(page)
     first = shown_group(page)
 
+    page.keyboard.press("Escape")  # out of the name field: the letters are commands now
     page.keyboard.press("r")  # not the same person: one group fewer
     page.wait_for_selector("#history li.saved")
     expect_header_as_server(page, server)
