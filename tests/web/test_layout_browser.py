@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from faceloop.db.models import Face, FaceGroup, FaceLabel, Person
+from faceloop.db.models import Person
 from faceloop.ingest import import_photos
 from faceloop.review.groups import recluster
 from faceloop.web.security import set_password
 from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving
+from tools.screenshots import page_ids
 
 pytestmark = needs_data
 
@@ -60,25 +61,8 @@ def server(learning_template: Path, tmp_path_factory):
     with open_workspace(root) as ws:
         import_photos(ws, sorted((DATA / "group").glob("face_recognition_*.jpg")), workers=1)
         assert recluster(ws).groups >= 2
+        ids = page_ids(ws)
         with ws.sessions() as session:
-            ids = {
-                "person": session.scalar(
-                    select(FaceLabel.person_id)
-                    .where(FaceLabel.person_id.is_not(None))
-                    .group_by(FaceLabel.person_id)
-                    .order_by(func.count().desc())
-                ),
-                "photo": session.scalar(
-                    select(Face.image_id).group_by(Face.image_id).order_by(func.count().desc())
-                ),
-                "group": session.scalar(select(FaceGroup.id).order_by(FaceGroup.id)),
-                "face": session.scalar(
-                    select(Face.id)
-                    .outerjoin(FaceLabel, FaceLabel.face_id == Face.id)
-                    .where(FaceLabel.face_id.is_(None))
-                    .order_by(Face.id)
-                ),
-            }
             assert session.scalar(select(func.count()).select_from(Person)) >= 5
     assert all(ids.values()), ids
     with serving(root) as server:
