@@ -34,7 +34,6 @@ person.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -531,13 +530,6 @@ def _look_alike_chance(state, centroids, calibration, item: ConfirmItem) -> floa
     return calibration.one(distance)
 
 
-def _alike(name: str) -> str:
-    """A name as it looks: accents, case, width, spaces and underscores aside."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name))
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return "".join(c for c in letters.casefold() if c.isalnum())
-
-
 def _name_notes(state, person_ids: set[int]) -> dict[int, str]:
     """For the people whose name looks like another person's, what tells them apart."""
     key = ("alike_names", state.people_version)
@@ -548,13 +540,13 @@ def _name_notes(state, person_ids: set[int]) -> dict[int, str]:
         by_look: dict[str, list[int]] = {}
         for record in state.people.values():
             if record.merged_into is None:
-                by_look.setdefault(_alike(record.name), []).append(record.id)
+                by_look.setdefault(search_key(record.name), []).append(record.id)
         cached = state.cache[key] = (by_look,)
     by_look = cached[0]
     notes = {}
     for person_id in person_ids:
         record = state.people.get(state.root(person_id))
-        if record is None or len(by_look.get(_alike(record.name), ())) < 2:
+        if record is None or len(by_look.get(search_key(record.name), ())) < 2:
             continue
         alias = next((a for a in record.aliases if a != record.name), None)
         notes[record.id] = f"#{record.id}" + (f", also {alias}" if alias else "")
