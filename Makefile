@@ -4,11 +4,13 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 WORKSPACE ?= workspace
 
-.PHONY: run test lint bench-deps screenshots clean
+.PHONY: run test lint lock bench-deps screenshots clean
 
-$(STAMP): pyproject.toml
+# The exact versions of requirements.lock, then faceloop itself without resolving again.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 # Serves the web app on http://127.0.0.1:8000 (imports run in the same process).
@@ -37,9 +39,22 @@ screenshots: $(STAMP) $(CHROMIUM)
 bench-deps: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps face-recognition==1.3.0
 
+# Resolves pyproject.toml's ranges afresh in a scratch venv and writes what it got to
+# requirements.lock; run it to take newer releases, then make test.
+LOCKVENV := .lock-venv
+lock:
+	rm -rf $(LOCKVENV)
+	python3 -m venv $(LOCKVENV)
+	$(LOCKVENV)/bin/python -m pip install --quiet '.[dev]'
+	{ echo "# Exact versions of every package make run and make test install (the ones CI tested)."; \
+	  echo "# Written by \`make lock\` from a fresh install of pyproject.toml's ranges; do not edit by hand."; \
+	  $(LOCKVENV)/bin/python -m pip freeze --all --exclude faceloop | grep -v -E '^(pip|setuptools|wheel)=='; \
+	} > requirements.lock
+	rm -rf $(LOCKVENV)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCKVENV) build src/*.egg-info .pytest_cache .ruff_cache
