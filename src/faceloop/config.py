@@ -111,7 +111,6 @@ TEMPLATE = """\
 # faceloop workspace settings. Every key is optional: delete one to get its default back.
 
 # Where the database lives. Empty: the SQLite file faceloop.db in this folder.
-# For a shared server: "postgresql+psycopg://user:password@host/dbname".
 database_url = ""
 
 [detect]

@@ -1,12 +1,10 @@
-"""Background work with live progress: imports of uploaded photos now; training, clustering
-and exports as later issues register them.
+"""Background work with live progress: imports of uploaded photos, grouping, training and
+prediction.
 
 A job is a row in `job` (status, done of total, a message, a result) that pages poll, and a
-Huey task that runs it. Huey keeps the queue in `queue.db` beside the workspace's database by
-default (a separate file, so polling never contends with labelling), or in Redis when
-$FACELOOP_QUEUE_URL names one (redis://...; needs the `redis` package) and workers run on other
-machines with `faceloop worker`. `faceloop serve` runs a consumer in its own process (threads),
-so one command serves everything.
+Huey task that runs it. Huey keeps the queue in `queue.db` beside the workspace's database (a
+separate file, so polling never contends with labelling). `faceloop serve` runs a consumer in
+its own process (threads), so one command serves everything.
 
 A new kind of job is one decorated function (in a module listed in KIND_MODULES, or here):
 
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import shutil
 import threading
 import time
@@ -31,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey
+from huey import SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer
 from sqlalchemy import select, update
@@ -46,10 +43,9 @@ JobFunction = Callable[[Workspace, dict, Progress], dict]
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
-QUEUE_URL_VAR = "FACELOOP_QUEUE_URL"
 QUEUE_FILE = "queue.db"
 PROGRESS_INTERVAL = 0.25
-#: modules whose import registers more kinds of job (a later issue adds its module here)
+#: modules whose import registers more kinds of job
 KIND_MODULES: tuple[str, ...] = ("faceloop.learning_jobs", "faceloop.grouping_jobs")
 SMALL_IMPORT = 8
 
@@ -216,14 +212,10 @@ class _QuietConsumer(Consumer):
 class JobQueue:
     """A workspace's Huey instance with the one task that runs any job."""
 
-    def __init__(self, ws: Workspace, url: str | None = None) -> None:
+    def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        url = url if url is not None else os.environ.get(QUEUE_URL_VAR, "")
         name = f"faceloop-{ws.root.name}"
-        if url.startswith(("redis://", "rediss://", "unix://")):
-            self.huey: Huey = RedisHuey(name, url=url, results=False)
-        else:
-            self.huey = SqliteHuey(name, filename=str(ws.root / QUEUE_FILE), results=False)
+        self.huey: Huey = SqliteHuey(name, filename=str(ws.root / QUEUE_FILE), results=False)
         self.consumer: Consumer | None = None
 
         @self.huey.task(name="faceloop.run_job")
