@@ -94,14 +94,18 @@ def test_mark_a_page_of_passers_by_with_the_keyboard(server, page) -> None:
     assert page.locator("#group-grid .face-tile.deselected").count() == 1
     dropped = faces[1]
     assert page.evaluate("() => window.faceloopPassersBy.grid.excluded()") == [dropped]
+    fetched_ahead = page.evaluate(
+        "() => (window.faceloopPassersBy.ahead[0] || []).map((f) => f.face_id)"
+    )
     page.keyboard.press("Enter")
-    # the next page was fetched ahead: it is there at once, and never shows the face taken out
+    # the next page was fetched ahead and is shown from the buffer; it never shows the face
+    # taken out
     page.wait_for_function(
         f"() => window.faceloopPassersBy.current"
-        f" && !window.faceloopPassersBy.current.some((f) => f.face_id === {faces[0]})",
-        timeout=500,
+        f" && !window.faceloopPassersBy.current.some((f) => f.face_id === {faces[0]})"
     )
     following = passers_shown(page)
+    assert fetched_ahead and following == fetched_ahead
     assert following and dropped not in following and set(following).isdisjoint(faces)
     page.evaluate("() => window.faceloopPassersBy.settled()")
     for face_id in faces:
