@@ -19,9 +19,6 @@ from faceloop.review.state import (
 )
 from faceloop.workspace import Workspace
 
-#: faces a person needs before a model trains on them, as in the original workflow
-TRAINING_THRESHOLD = 30
-
 
 @dataclass(frozen=True)
 class PersonProgress:
@@ -39,6 +36,7 @@ class Overview:
     unknown: int
     unlabelled: int
     people: int
+    #: faces a person needs before a model trains on them (the `train.min_per_class` setting)
     threshold: int
     #: people with at least `threshold` faces
     ready: int
@@ -48,6 +46,7 @@ class Overview:
 def overview(ws: Workspace, limit: int = 60) -> Overview:
     """Counts, and the people with the most faces first (those nearest a model)."""
     state = state_for(ws.engine)
+    threshold = ws.settings.train.min_per_class
     with ws.sessions() as session:
         photos = session.scalar(select(func.count(Image.id)).where(Image.near_copy_of_id.is_(None)))
     with state.lock:
@@ -72,7 +71,7 @@ def overview(ws: Workspace, limit: int = 60) -> Overview:
         unknown=int(counts[LABEL_UNKNOWN]),
         unlabelled=int(counts[UNLABELLED]),
         people=len(visible),
-        threshold=TRAINING_THRESHOLD,
-        ready=sum(p.faces >= TRAINING_THRESHOLD for p in progress),
+        threshold=threshold,
+        ready=sum(p.faces >= threshold for p in progress),
         progress=progress[:limit],
     )
