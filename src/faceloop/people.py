@@ -85,25 +85,16 @@ class NameTaken(ValueError):
 
 
 def namesake(session: Session, name: str) -> tuple[int, str] | None:
-    """The person (not merged away, hidden ones included) whose name or an alias is `name` as
-    `search_key` compares: (id, name), the oldest first when there are several."""
-    key = search_key(name)
-    if not key:
+    """The person (hidden ones included) whose name or an alias is `name` as `search_key`
+    compares: (id, name), the oldest first when there are several. A "#12" reference names
+    nobody here: it is no spelling of a name."""
+    text = name.strip()
+    if text.startswith("#") and text[1:].isascii() and text[1:].isdigit():
         return None
-    rows = session.execute(
-        select(Person.id, Person.name).where(Person.merged_into_id.is_(None)).order_by(Person.id)
-    ).all()
-    for person_id, person_name in rows:
-        if search_key(person_name) == key:
-            return person_id, person_name
-    aliases = session.execute(
-        select(PersonAlias.person_id, PersonAlias.alias).order_by(PersonAlias.person_id)
-    ).all()
-    for person_id, alias in aliases:
-        if search_key(alias) == key:
-            root = root_person_id(session, person_id)
-            return root, session.get(Person, root).name
-    return None
+    found = people_named(session, text)
+    if not found:
+        return None
+    return found[0], session.get(Person, found[0]).name
 
 
 def root_person_id(session: Session, person_id: int) -> int:

@@ -38,7 +38,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Face, FaceLabel, Image, Model, Person, Prediction
@@ -460,7 +460,7 @@ def _view(
     source: str = MODEL,
     reach: str | None = None,
 ) -> ConfirmView:
-    items = _judged(ws, items, mode, order)
+    items = _judged(ws, items, mode, order, model_id)
     first = items[0] if items and mode == PAGE_MODE else None
     return ConfirmView(
         mode=mode,
@@ -479,15 +479,20 @@ def _view(
     )
 
 
-def _judged(ws: Workspace, items: list[ConfirmItem], mode: str, order: str) -> list[ConfirmItem]:
+def _judged(
+    ws: Workspace, items: list[ConfirmItem], mode: str, order: str, model_id: int | None
+) -> list[ConfirmItem]:
     """Each item with its calibrated chance, whether it starts checked and what tells its
     person's name apart; a mixed page in the chosen order of those chances (the page was
-    filled in the order the module says, so which faces it holds does not change)."""
+    filled in the order the module says, so which faces it holds does not change). A model's
+    guesses are judged by the calibration of the model that made them: the view's, else the
+    newest that predicted."""
     if not items:
         return items
     state = state_for(ws.engine)
     with ws.sessions() as session, state.lock:
-        model_id = session.scalar(select(Prediction.model_id).limit(1))
+        if model_id is None and any(i.source == MODEL for i in items):
+            model_id = session.scalar(select(func.max(Prediction.model_id)))
         model = model_calibration(state, session, model_id) if model_id is not None else None
         look_alike = distance_calibration(state)
         centroids = state.centroids()

@@ -347,7 +347,7 @@ def suggest(
             if (
                 record is not None
                 and not record.hidden
-                and state.root(person_id) not in (rejected_roots)
+                and state.root(person_id) not in rejected_roots
             ):
                 distance = float(distances[index])
                 probability = distance_calibration.one(distance) if distance_calibration else None

@@ -39,6 +39,29 @@ export async function api(method, path, body) {
   return data;
 }
 
+// A background job that has not ended yet.
+export const JOB_ACTIVE = new Set(['queued', 'running']);
+
+// Starts a grouping run, the job the Re-cluster button starts, and tells the page's jobs card.
+export async function startGrouping() {
+  const job = await api('POST', '/cluster', {});
+  document.dispatchEvent(new CustomEvent('faceloop:job-started', { detail: job }));
+  return job;
+}
+
+// Asks for a job every `every` ms while it is queued or running, showing each such state
+// (update); resolves to the job once it has ended, or to null once `wanted()` says the page
+// has stopped following it.
+export async function followJob(id, { every = 500, update = () => {}, wanted = () => true } = {}) {
+  for (;;) {
+    const job = await api('GET', `/jobs/${id}`);
+    if (!wanted()) return null;
+    if (!JOB_ACTIVE.has(job.status)) return job;
+    update(job);
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}
+
 export function csrfToken() {
   return csrf;
 }

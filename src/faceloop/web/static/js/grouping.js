@@ -3,10 +3,7 @@
 // the groups page's Re-cluster), follows it with a progress bar, and points to the groups page
 // when it is done. The home page mounts it on #grouping; the upload page when its import ends.
 
-import { api, plural, showError } from './common.js';
-
-const ACTIVE = new Set(['queued', 'running']);
-const POLL_MS = 500;
+import { followJob, plural, showError, startGrouping } from './common.js';
 
 function element(tag, { className, text, href } = {}) {
   const node = document.createElement(tag);
@@ -36,9 +33,7 @@ export function mountGrouping(panel, { ungrouped = 0, jobId = null } = {}) {
   async function start(button) {
     button.disabled = true;
     try {
-      const job = await api('POST', '/cluster', {});
-      document.dispatchEvent(new CustomEvent('faceloop:job-started', { detail: job }));
-      follow(job.id);
+      follow((await startGrouping()).id);
     } catch (error) {
       showError(error);
       button.disabled = false;
@@ -87,23 +82,16 @@ export function mountGrouping(panel, { ungrouped = 0, jobId = null } = {}) {
 
   async function follow(id) {
     following = id;
-    for (;;) {
-      let job;
-      try {
-        job = await api('GET', `/jobs/${id}`);
-      } catch (error) {
-        showError(error);
-        return;
-      }
-      if (following !== id) return;
-      if (!ACTIVE.has(job.status)) {
-        finished(job);
-        panel.dispatchEvent(new CustomEvent('faceloop:grouped', { bubbles: true, detail: job }));
-        return;
-      }
-      running(job);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    let job;
+    try {
+      job = await followJob(id, { update: running, wanted: () => following === id });
+    } catch (error) {
+      showError(error);
+      return;
     }
+    if (!job) return;
+    finished(job);
+    panel.dispatchEvent(new CustomEvent('faceloop:grouped', { bubbles: true, detail: job }));
   }
 
   if (jobId) follow(jobId);

@@ -5,7 +5,7 @@
 // answers go to the server in order in the background, and a failed one brings its group back.
 // Undo (z) withdraws the last answer as soon as it has been saved and shows its group again.
 
-import { api, chipImage, plural, showError, toast } from './common.js';
+import { JOB_ACTIVE, api, chipImage, followJob, plural, showError, startGrouping, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { FaceGrid, preloadChips } from './facegrid.js';
 import { History, undoBatch } from './history.js';
@@ -449,11 +449,10 @@ function describe(entry) {
 // With no group to show, the page says why: the faces were never grouped (and how to group
 // them), a grouping run is under way (and how far it is), or every group is answered.
 const grouping = { ran: Boolean(initial.grouping?.ran), job: initial.grouping?.job || null };
-const ACTIVE = new Set(['queued', 'running']);
 let following = null;
 
 function renderEmpty() {
-  const running = grouping.job && ACTIVE.has(grouping.job.status);
+  const running = grouping.job && JOB_ACTIVE.has(grouping.job.status);
   const state = running ? 'grouping' : (grouping.ran ? 'answered' : 'not-grouped');
   el.empty.dataset.state = state;
   for (const part of el.empty.querySelectorAll('[data-empty]')) part.hidden = part.dataset.empty !== state;
@@ -469,37 +468,31 @@ function renderEmpty() {
 
 // While a run is shown in the empty state, its progress is asked for every second; once it is
 // done the groups it made are fetched.
-function follow(jobId) {
+async function follow(jobId) {
   if (following === jobId) return;
   following = jobId;
-  const tick = async () => {
-    if (following !== jobId) return;
-    try {
-      grouping.job = await api('GET', `/jobs/${jobId}`);
-    } catch {
-      grouping.job = null;
-    }
-    if (grouping.job && ACTIVE.has(grouping.job.status)) {
-      if (!queue.current) renderEmpty();
-      setTimeout(tick, 1000);
-      return;
-    }
-    following = null;
-    grouping.ran = grouping.ran || grouping.job?.status === 'done';
-    queue.exhausted = false;
-    queue.refill();
+  const shown = (job) => {
+    grouping.job = job;
     if (!queue.current) renderEmpty();
   };
-  setTimeout(tick, 1000);
+  try {
+    grouping.job = await followJob(jobId, { every: 1000, update: shown, wanted: () => following === jobId });
+  } catch {
+    grouping.job = null;
+  }
+  if (following !== jobId) return;
+  following = null;
+  grouping.ran = grouping.ran || grouping.job?.status === 'done';
+  queue.exhausted = false;
+  queue.refill();
+  if (!queue.current) renderEmpty();
 }
 
 $('group-now')?.addEventListener('click', async (event) => {
   const button = event.currentTarget;
   button.disabled = true;
   try {
-    const job = await api('POST', '/cluster', {});
-    document.dispatchEvent(new CustomEvent('faceloop:job-started', { detail: job }));
-    grouping.job = job;
+    grouping.job = await startGrouping();
     if (!queue.current) renderEmpty();
   } catch (error) {
     showError(error);

@@ -3,11 +3,10 @@
 // `faceloop:job-started` event, and may take over the refresh by cancelling
 // `faceloop:jobs-finished`.
 
-import { api, plural } from './common.js';
+import { JOB_ACTIVE as ACTIVE, api, plural } from './common.js';
 
 const list = document.getElementById('jobs');
 const card = document.getElementById('jobs-card');
-const ACTIVE = new Set(['queued', 'running']);
 
 // running jobs and the last few finished ones stay in view; older ones fold into "N earlier
 // jobs", so a day of finished jobs does not push the work area down

@@ -1,15 +1,14 @@
 // The "Re-cluster" button: group the unlabelled faces again in the background. The jobs card
 // (home.js) shows the run's progress and refreshes the page when it is done.
 
-import { api, showError, toast } from './common.js';
+import { showError, startGrouping, toast } from './common.js';
 
 const button = document.getElementById('recluster');
 
 button?.addEventListener('click', async () => {
   button.disabled = true;
   try {
-    const job = await api('POST', '/cluster', {});
-    document.dispatchEvent(new CustomEvent('faceloop:job-started', { detail: job }));
+    await startGrouping();
     toast('Grouping the unlabelled faces again; the page refreshes when it is done.');
   } catch (error) {
     showError(error);

@@ -2,7 +2,7 @@
 // is real and one bad file refuses only itself), then imported in the background while the
 // page follows the job.
 
-import { api, csrfToken, showError } from './common.js';
+import { api, csrfToken, followJob, showError } from './common.js';
 import { mountGrouping } from './grouping.js';
 
 const $ = (id) => document.getElementById(id);
@@ -126,19 +126,17 @@ async function upload(files) {
 async function follow(jobId) {
   const progress = $('upload-progress');
   const message = $('upload-message');
-  for (;;) {
-    const job = await api('GET', `/jobs/${jobId}`);
+  const show = (job) => {
     progress.max = job.total || 1;
     progress.value = job.total ? job.done : 0;
     message.textContent = job.message;
-    if (job.status === 'done') return finished(job);
-    if (job.status === 'failed') {
-      $('upload-title').textContent = 'The import failed';
-      message.textContent = job.message;
-      return null;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 400));
-  }
+  };
+  const job = await followJob(jobId, { every: 400, update: show });
+  show(job);
+  if (job.status === 'done') return finished(job);
+  $('upload-title').textContent = 'The import failed';
+  message.textContent = job.message;
+  return null;
 }
 
 function finished(job) {
