@@ -81,6 +81,13 @@ export function chipImage(faceId, size, { className = 'chip', alt = '', lazy = f
   return image;
 }
 
+// A calibrated chance as a percentage; never certain: 0.999 reads ">99%", not "100%".
+export function chancePercent(p) {
+  if (p > 0.99) return '>99%';
+  if (p < 0.01) return '<1%';
+  return `${Math.round(p * 100)}%`;
+}
+
 export function plural(n, word) {
   return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -14,7 +14,7 @@
 // a failed one brings its question back. Undo (z) shows the last question again at once and
 // withdraws its answer as soon as that answer has been saved.
 
-import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
+import { api, chancePercent, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { TileGrid } from './grid.js';
 import { History } from './history.js';
@@ -79,8 +79,7 @@ const percent = (score) => `${Math.round(score * 100)}%`;
 // when the page does not pre-check it (the labeller ticks it if right).
 function chanceText(item) {
   const p = item.probability;
-  // a chance is never certain: 0.999 reads ">99%", not "100%"
-  const chance = p == null ? '' : p > 0.99 ? '>99%' : p < 0.01 ? '<1%' : percent(p);
+  const chance = p == null ? '' : chancePercent(p);
   if (!item.checked) return chance ? `unsure ${chance}` : 'unsure';
   if (item.confident) return `likely ${chance}`;
   return chance || '';

@@ -5,7 +5,7 @@
 // failed one brings its face back. Undo (z) shows the last face again at once and withdraws its
 // answer as soon as that answer has been saved.
 
-import { api, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
+import { api, chancePercent, chipImage, chipUrl, photoUrl, showError, toast } from './common.js';
 import { Autocomplete } from './autocomplete.js';
 import { History } from './history.js';
 import { answerKey, focusName, nameMode, pageKey } from './keys.js';
@@ -195,13 +195,6 @@ function renderSuggestions(item) {
     li.textContent = 'No suggestions yet: type a name.';
     el.suggestions.append(li);
   }
-}
-
-// A chance is never certain: 0.999 reads ">99%", not "100%".
-function chancePercent(p) {
-  if (p > 0.99) return '>99%';
-  if (p < 0.01) return '<1%';
-  return `${Math.round(p * 100)}%`;
 }
 
 function suggestionNote(s) {
