@@ -3,7 +3,7 @@ quality against the synthetic truth.
 
     .venv/bin/python bench/cluster_speed.py [--faces 100000] [--threshold 0.45] [--seed 0]
 
-The faces come from `faceloop.cluster.synthetic`: a few people with 1,000+ faces, some with
+The faces come from `faceloop.testing.embeddings`: a few people with 1,000+ faces, some with
 30-300 and many with 1-5, one person's faces about 0.4 apart and two people's about 0.75, and a
 tenth of the faces sharing their photo with others (cannot-link). Quality: purity is the share of
 grouped faces whose group's majority person is their own; recall is the share of same-person
@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from faceloop.cluster import DEFAULT_THRESHOLD, group_faces, learn_threshold
-from faceloop.cluster.synthetic import realistic_sizes, synthetic_faces, synthetic_photos
+from faceloop.testing.embeddings import realistic_sizes, synthetic_faces, synthetic_photos
 
 
 def peak_rss_mb() -> float:

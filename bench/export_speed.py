@@ -97,7 +97,7 @@ def peak_mb() -> float:
 
 def run_one(fmt: str, count: int, people: int, out: Path, workspace: Path | None) -> dict:
     if workspace is not None:
-        from faceloop.export_workspace import DatasetOptions, export_workspace
+        from faceloop.datasets.export import DatasetOptions, export_workspace
         from faceloop.workspace import open_workspace
 
         ws = open_workspace(workspace)
@@ -171,7 +171,7 @@ def main() -> None:
 
 
 def build_workspace(root: Path, count: int, people: int) -> None:
-    from faceloop.review.synthetic import build_synthetic
+    from faceloop.testing.workspace import build_synthetic
     from faceloop.workspace import init_workspace
 
     with init_workspace(root) as ws:

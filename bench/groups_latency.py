@@ -1,14 +1,14 @@
 """Server-side latency of the groups pages on a synthetic workspace at full scale.
 
 Builds (or reuses) the workspace of bench/ui_latency.py (100,000 faces, 1,000 people, half of
-the faces labelled; `faceloop.review.synthetic`), groups the unlabelled half with `recluster`,
+the faces labelled; `faceloop.testing.workspace`), groups the unlabelled half with `recluster`,
 then times what a reviewer waits for: the groups page (the largest group with its faces and
 merge suggestions), the list view, one group by id, the JSON list and detail and "more like
 this" while nothing changes; then a group label POST and its undo, each followed by the groups
 page and a group's detail (the labels and the group changed: what is kept about the groups
-follows the change, review/group_view.py). Times are the app's own (the Server-Timing header),
+follows the change, readmodel/groups.py). Times are the app's own (the Server-Timing header),
 measured in-process so the client does not compete for the cores. Also timed, as function calls:
-the nearest labelled person of every unlabelled face (review/nearest.py, which feeds the confirm
+the nearest labelled person of every unlabelled face (review/look_alikes.py, which feeds the confirm
 and "unknown person" pages), built once and then followed after each label and undo.
 
     .venv/bin/python bench/groups_latency.py                          # builds in a temporary folder
@@ -32,9 +32,9 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ui_latency import percentiles, server_ms
 
-from faceloop.review.groups import list_groups, recluster
-from faceloop.review.nearest import nearest_people
-from faceloop.review.synthetic import build_synthetic
+from faceloop.grouping.groups import list_groups, recluster
+from faceloop.review.look_alikes import nearest_people
+from faceloop.testing.workspace import build_synthetic
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import init_workspace, open_workspace
 

@@ -38,9 +38,9 @@ from sqlalchemy import select
 
 from faceloop.api import face_distance
 from faceloop.db.models import Face, Image, ImageOrigin
-from faceloop.ingest import import_photos
+from faceloop.ingest.run import import_photos
 from faceloop.learn import CnnClassifier, EmbeddingHead, choose_threshold, stratified_split
-from faceloop.training import crops
+from faceloop.learning.train import crops
 from faceloop.workspace import Workspace, init_workspace
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw-devtrain"

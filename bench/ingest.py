@@ -120,7 +120,7 @@ def _vm_hwm_mb(pid: int) -> float:
 
 
 def run_faceloop(paths: list[Path], workers: int | None) -> tuple[float, int, float, float]:
-    from faceloop.ingest import import_photos
+    from faceloop.ingest.run import import_photos
     from faceloop.workspace import init_workspace
 
     with tempfile.TemporaryDirectory() as folder, init_workspace(folder) as ws:

@@ -15,15 +15,15 @@ face in it is "unknown person".
 Actions are the keypresses and clicks the real pages need, and faces shown are the faces they
 put on the screen. The oracle calls the library functions the pages' API routes call, with what
 the page would send, so it sees exactly what a person sees:
-- groups page (review/groups.py; largest group first): the oracle deselects each face that is
+- groups page (grouping/groups.py; largest group first): the oracle deselects each face that is
   not the group's main identity (1 action each), then names the group: Enter on the suggested
   person ("probably <name>"), or typing a name and Enter, which counts as ONE action however
   long the name (autocomplete fills it after a few letters; a keypress count would depend only
   on the names), or `u` for "unknown person": 1 action for the group;
-- mixed confirm pages (GET/POST /api/v1/confirm: review/confirming.py `confirm_view(
+- mixed confirm pages (GET/POST /api/v1/confirm: review/confirm_page.py `confirm_view(
   mode="mixed", source="nearest", reach=...)` and `answer_suggestions`; up to 24 faces of anyone,
   each captioned with its own suggested person, the person of its nearest labelled face,
-  review/nearest.py, usable long before anyone has enough faces for a model, nearest first;
+  review/look_alikes.py, usable long before anyone has enough faces for a model, nearest first;
   then, once only small groups are left, the faces of small groups that all look like one
   person named, review/small_groups.py; at most 24 whatever --page says): the oracle
   deselects each face that is not the person named under it (1 action each), then Enter:
@@ -37,7 +37,7 @@ the page would send, so it sees exactly what a person sees:
   group and like no one labelled, smallest first): 1 action per page (Enter, even when every
   face was deselected and nothing is marked), 1 per deselected face; deselected faces are left
   out of the next pages, as the page does;
-- the label queue (review/queue.py, one face at a time): 1 action per face (a digit picks a
+- the label queue (review/label_queue.py, one face at a time): 1 action per face (a digit picks a
   suggested person, or a typed name, or `u`).
 Like the app's job hooks, the faces are grouped again after --recluster-after decisions, and
 a model is trained (warm start) and predicts after --retrain-after decisions once someone has
@@ -64,7 +64,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceloop.scan import IMAGE_EXTENSIONS
+from faceloop.ingest.scan import IMAGE_EXTENSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "faceloop-simulate"
@@ -96,7 +96,7 @@ def select_people(
 
 def cached_import(people: dict[str, list[Path]], cache: Path, workers: int | None) -> Path:
     """A workspace holding exactly these photos, unlabelled: imported once, then reused."""
-    from faceloop.ingest import import_photos
+    from faceloop.ingest.run import import_photos
     from faceloop.workspace import init_workspace
 
     files = [str(f.resolve()) for photos in people.values() for f in photos]
@@ -243,9 +243,9 @@ def score(ws, truth: dict[int, str], name: str, tally: Tally, started: float, no
 def run_hooks(ws, tally: Tally, *, cluster: bool = True) -> None:
     """What the app's job hooks would start after these decisions, run to the end at once (a
     worker would pick them up right away)."""
-    from faceloop import jobs
-    from faceloop.grouping_jobs import maybe_recluster
-    from faceloop.learning_jobs import maybe_retrain
+    from faceloop.grouping.job import maybe_recluster
+    from faceloop.jobs import queue as jobs
+    from faceloop.learning.job import maybe_retrain
 
     for hook, where in ((maybe_retrain, "trainings"), (maybe_recluster, "re-clusterings")):
         if hook is maybe_recluster and not cluster:
@@ -286,7 +286,7 @@ def model_threshold(ws) -> float | None:
 
 
 def label_as_truth(ws, face_id: int, truth: dict[int, str], user_id: int, origin="manual"):
-    from faceloop.review.labelling import label_faces
+    from faceloop.labels.labelling import label_faces
 
     who = truth[face_id]
     if who == UNKNOWN:
@@ -311,16 +311,16 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int, fill: int = FILL)
     model's mistakes more often than not.
     The app's hook groups the faces again after `recluster_after` decisions, and sooner once
     no group is left."""
-    from faceloop.review.confirming import Answer, answer_suggestions, confirm_view
-    from faceloop.review.groups import (
+    from faceloop.grouping.groups import (
         group_detail,
         label_group,
         list_groups,
         mark_unknown,
         recluster,
     )
+    from faceloop.review.confirm_page import Answer, answer_suggestions, confirm_view
+    from faceloop.review.label_queue import next_faces
     from faceloop.review.passers_by import mark_passers_by, passers_by
-    from faceloop.review.queue import next_faces
 
     tally = Tally.new()
     user = ws.owner_id()
@@ -414,8 +414,8 @@ def simulate_original(ws, truth: dict[int, str]) -> Tally:
     faces the model is trained (and retrained after every 200 decisions, warm) and its guesses
     are confirmed one at a time, best first, down to the model's own threshold: y or n, one
     action each (a refused face goes back to the queue)."""
-    from faceloop.review.confirm import answer_page, next_suggestions
-    from faceloop.review.queue import next_faces
+    from faceloop.review.label_queue import next_faces
+    from faceloop.review.model_guesses import answer_page, next_suggestions
 
     tally = Tally.new()
     user = ws.owner_id()

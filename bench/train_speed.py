@@ -1,7 +1,7 @@
 """How long training and predicting take at the scale the issue sets: 13,000 labelled faces in
 1,000 classes, 100,000 unlabelled faces, on this machine's CPU.
 
-Synthetic embeddings shaped like dlib's (see faceloop.learn.synthetic): class 0 ("other") holds
+Synthetic embeddings shaped like dlib's (see faceloop.testing.faces): class 0 ("other") holds
 30% of the labelled faces, drawn from people who are not targets; the unlabelled faces are 60%
 target people and 40% strangers. Prints figures; not a test.
 
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from faceloop.learn import CnnClassifier, EmbeddingHead, build_training_set
-from faceloop.learn.synthetic import EmbeddingWorld, synthetic_crops
-from faceloop.learning_jobs import background_threads
+from faceloop.learning.job import background_threads
+from faceloop.testing.faces import EmbeddingWorld, synthetic_crops
 
 
 def synthetic_faces(labelled: int, classes: int, unlabelled: int, seed: int):

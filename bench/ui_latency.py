@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 
-from faceloop.review.names import name_index, readings
-from faceloop.review.state import state_for
-from faceloop.review.synthetic import build_synthetic
+from faceloop.labels.names import name_index, readings
+from faceloop.readmodel.state import state_for
+from faceloop.testing.workspace import build_synthetic
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import init_workspace, open_workspace
 

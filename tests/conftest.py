@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from faceloop.testing.workspace import SyntheticInfo, build_synthetic
 from faceloop.workspace import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def orl_dataset_template(tmp_path_factory) -> Path:
     import-dataset), built once; tests copy it (see `orl_workspace`)."""
     import shutil
 
-    from faceloop.import_dataset import import_dataset
+    from faceloop.datasets.importing import import_dataset
 
     if not DATA.is_dir():
         pytest.fail(f"the shared test photos are not at {DATA}")
@@ -113,5 +114,20 @@ def orl_workspace(orl_dataset_template: Path, tmp_path: Path) -> Workspace:
 
     shutil.copytree(orl_dataset_template, tmp_path / "orl-ws")
     ws = open_workspace(tmp_path / "orl-ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> tuple[Workspace, SyntheticInfo]:
+    ws = init_workspace(tmp_path / "ws")
+    info = build_synthetic(ws, faces=240, people=8, labelled_fraction=0.5, seed=3, photos=True)
+    yield ws, info
+    ws.close()
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Workspace:
+    ws = init_workspace(tmp_path / "empty")
     yield ws
     ws.close()

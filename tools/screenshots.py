@@ -112,10 +112,10 @@ def cache_key(data: Path) -> str:
 
 
 def build_demo(root: Path, data: Path) -> None:
-    from faceloop.ingest import import_photos
-    from faceloop.predicting import predict
-    from faceloop.review.groups import recluster
-    from faceloop.training import train
+    from faceloop.grouping.groups import recluster
+    from faceloop.ingest.run import import_photos
+    from faceloop.learning.predict import predict
+    from faceloop.learning.train import train
 
     people, crowds = chosen_photos(data)
     with init_workspace(root) as ws:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceloop.config import DetectSettings
-from faceloop.decode import decode
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import Detection
+from faceloop.vision.decode import decode
 from faceloop.vision.pipeline import FacePipeline, FoundFace
+from faceloop.workspace.config import DetectSettings
 
 DEFAULT_TOLERANCE = 0.6
 

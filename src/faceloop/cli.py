@@ -68,7 +68,7 @@ def init(
 @app.command()
 def status(workspace: WorkspaceOption = None) -> None:
     """Counts of photos, faces and people, and what is left to do."""
-    from faceloop.status import workspace_status
+    from faceloop.review.status import workspace_status
 
     with _open(workspace) as ws:
         st = workspace_status(ws)
@@ -136,7 +136,7 @@ def import_(
 ) -> None:
     """Import photos: store each once, find and embed the faces, label by folder if asked,
     then group the new unlabelled faces."""
-    from faceloop.ingest import ImportProgress, import_photos
+    from faceloop.ingest.run import ImportProgress, import_photos
 
     if by_folder and person:
         errors.print("[red]error:[/red] use either --by-folder or --person, not both")
@@ -212,8 +212,8 @@ def _import_summary(summary) -> list[str]:
 def _group_new_faces(ws: Workspace, wanted: bool | None) -> None:
     """Group the faces this import added (a few seconds even at a hundred thousand faces), or
     say plainly how to: otherwise the groups page would show nothing of them."""
-    from faceloop.grouping_jobs import active_cluster_job
-    from faceloop.review.groups import count_ungrouped, recluster
+    from faceloop.grouping.groups import count_ungrouped, recluster
+    from faceloop.grouping.job import active_cluster_job
 
     ungrouped = count_ungrouped(ws)
     if not ungrouped:
@@ -262,7 +262,7 @@ def serve(
     """Serve the web app: label faces, manage people, upload photos (http://127.0.0.1:8000)."""
     import os
 
-    from faceloop.learning_jobs import passive_openmp
+    from faceloop.learning.job import passive_openmp
 
     passive_openmp()
     from faceloop.web.security import set_password
@@ -292,10 +292,10 @@ def worker(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Run background jobs only, for `faceloop serve --no-worker` on another process."""
-    from faceloop.learning_jobs import passive_openmp
+    from faceloop.learning.job import passive_openmp
 
     passive_openmp()
-    from faceloop.jobs import queue_for
+    from faceloop.jobs.queue import queue_for
 
     with _open(workspace) as ws:
         console.print(f"faceloop worker for {ws.root} (Ctrl-C stops)")
@@ -338,12 +338,12 @@ def train(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Train a classifier on the labelled faces, starting from the last model."""
-    from faceloop.learning_jobs import calm_torch, passive_openmp
+    from faceloop.learning.job import calm_torch, passive_openmp
 
     passive_openmp()
-    from faceloop.predicting import predict as run_predict
-    from faceloop.training import NotEnoughLabels
-    from faceloop.training import train as run_train
+    from faceloop.learning.predict import predict as run_predict
+    from faceloop.learning.train import NotEnoughLabels
+    from faceloop.learning.train import train as run_train
 
     with _open(workspace) as ws, _bar() as bar, calm_torch():
         task = bar.add_task("training", total=None)
@@ -372,11 +372,11 @@ def train(
 @app.command()
 def predict(workspace: WorkspaceOption = None) -> None:
     """Score every unlabelled face with the current model (suggestions to confirm)."""
-    from faceloop.learning_jobs import calm_torch, passive_openmp
+    from faceloop.learning.job import calm_torch, passive_openmp
 
     passive_openmp()
-    from faceloop.predicting import predict as run_predict
-    from faceloop.training import NoModel
+    from faceloop.learning.predict import predict as run_predict
+    from faceloop.learning.train import NoModel
 
     with _open(workspace) as ws, _bar() as bar, calm_torch():
         task = bar.add_task("predicting", total=None)
@@ -407,8 +407,8 @@ def cluster(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Group unlabelled look-alike faces, so each group is named in one action."""
-    from faceloop.grouping_jobs import check_cluster_params
-    from faceloop.review.groups import recluster
+    from faceloop.grouping.groups import recluster
+    from faceloop.grouping.job import check_cluster_params
 
     try:
         check_cluster_params(threshold, adapt)
@@ -430,7 +430,7 @@ def cluster(
 @app.command()
 def models(workspace: WorkspaceOption = None) -> None:
     """The trained models with their figures and parents."""
-    from faceloop.model_summaries import model_summaries
+    from faceloop.learning.summaries import model_summaries
 
     with _open(workspace) as ws:
         rows = model_summaries(ws)
@@ -467,9 +467,9 @@ def identify(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Who is in each photo: boxes and the five most likely people, or unknown."""
-    from faceloop.decode import UnreadableImage
-    from faceloop.identify import identify as run_identify
-    from faceloop.training import NoModel
+    from faceloop.learning.identify import identify as run_identify
+    from faceloop.learning.train import NoModel
+    from faceloop.vision.decode import UnreadableImage
 
     failed = 0
     with _open(workspace) as ws:
@@ -545,14 +545,14 @@ def export(
     """Export the labelled faces as a dataset, with manifests, labels.json and a dataset card."""
     from datetime import datetime
 
-    from faceloop.export import ExportError, parse_fractions
-    from faceloop.export_workspace import (
+    from faceloop.datasets.export import (
         CROPS,
         FORMATS,
         DatasetOptions,
         export_workspace,
         plan_export,
     )
+    from faceloop.export import ExportError, parse_fractions
 
     def refuse(message: str) -> typer.Exit:
         errors.print(f"[red]error:[/red] {message}")
@@ -654,8 +654,8 @@ def import_dataset(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Import a dataset's faces as labelled faces; running it again adds nothing."""
-    from faceloop.import_dataset import DatasetImportSummary
-    from faceloop.import_dataset import import_dataset as run_import
+    from faceloop.datasets.importing import DatasetImportSummary
+    from faceloop.datasets.importing import import_dataset as run_import
 
     if kind not in ("auto", "crop", "photo"):
         errors.print(f"[red]error:[/red] --images must be crop, photo or auto, not {kind!r}")
@@ -707,7 +707,7 @@ def forget(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Remove a person and their faces, crops, decisions and predictions for good."""
-    from faceloop.forget import UnknownPerson, find_person, forget_person, plan_forget
+    from faceloop.datasets.forget import UnknownPerson, find_person, forget_person, plan_forget
 
     with _open(workspace) as ws:
         try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from faceloop.cluster.synthetic import synthetic_faces
+from faceloop.testing.embeddings import synthetic_faces
 from tests.conftest import DATA
 
 #: ORL people and photos per person embedded: 20 x 8 keeps the session's embedding near 25 s

@@ -7,7 +7,7 @@ from scipy.spatial.distance import cdist
 
 from faceloop.cluster import neighbours
 from faceloop.cluster.neighbours import knn_graph, nearest_faces
-from faceloop.cluster.synthetic import realistic_sizes, synthetic_faces
+from faceloop.testing.embeddings import realistic_sizes, synthetic_faces
 
 
 def test_exact_neighbours_match_brute_force(crowd) -> None:

@@ -7,7 +7,7 @@ import torch
 from faceloop.learn import CnnClassifier
 from faceloop.learn.augment import Jitter, centre_crop, colour_jitter, random_crop_flip, to_float
 from faceloop.learn.estimator import refusal_loss
-from faceloop.learn.synthetic import synthetic_crops
+from faceloop.testing.faces import synthetic_crops
 
 
 def test_network_has_the_original_shape() -> None:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from faceloop.learn import EmbeddingHead, top_k
-from faceloop.learn.synthetic import EmbeddingWorld, synthetic_embeddings
+from faceloop.testing.faces import EmbeddingWorld, synthetic_embeddings
 
 
 @pytest.fixture(scope="module")

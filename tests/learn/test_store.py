@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from faceloop.learn import CnnClassifier, EmbeddingHead, load_model, read_info, save_model
-from faceloop.learn.synthetic import synthetic_crops, synthetic_embeddings
+from faceloop.testing.faces import synthetic_crops, synthetic_embeddings
 
 
 def test_head_round_trip_predicts_the_same_and_keeps_its_record(tmp_path: Path) -> None:

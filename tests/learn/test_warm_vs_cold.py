@@ -11,7 +11,7 @@ import pytest
 
 from faceloop.learn import CnnClassifier, EmbeddingHead, stratified_split
 from faceloop.learn.estimator import TorchClassifier
-from faceloop.learn.synthetic import EmbeddingWorld
+from faceloop.testing.faces import EmbeddingWorld
 
 
 def steps_to_reach(model: TorchClassifier, accuracy: float) -> int | None:

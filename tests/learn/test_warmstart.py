@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from faceloop.learn import CnnClassifier, EmbeddingHead, class_order
-from faceloop.learn.synthetic import synthetic_crops, synthetic_embeddings
 from faceloop.learn.warmstart import warm_start
+from faceloop.testing.faces import synthetic_crops, synthetic_embeddings
 
 
 def test_class_order_keeps_previous_order_appends_new_and_drops_the_gone() -> None:

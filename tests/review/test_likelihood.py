@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from faceloop.labels.decisions import PERSON, UNKNOWN
+from faceloop.labels.labelling import label_faces
 from faceloop.learn.calibration import fit
-from faceloop.review.decisions import PERSON, UNKNOWN
-from faceloop.review.labelling import label_faces
+from faceloop.readmodel.state import state_for
+from faceloop.review.label_queue import queue_item, suggest
 from faceloop.review.likelihood import CONFIDENT
-from faceloop.review.queue import queue_item, suggest
-from faceloop.review.state import state_for
-from tests.review.conftest import add_photo, make_person
+from tests.builders import add_photo, make_person
 
 #: ORL subjects labelled by name, answered "unknown person", and never labelled at all
 NAMED = range(1, 31)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceloop.ingest import import_photos
-from faceloop.review.labelling import label_faces
+from faceloop.ingest.run import import_photos
+from faceloop.labels.labelling import label_faces
+from faceloop.review.label_queue import next_faces
 from faceloop.review.photos import add_face, display_jpeg, face_blob, photo_info
-from faceloop.review.queue import next_faces
+from tests.builders import add_photo, make_person
 from tests.conftest import DATA, needs_data
-from tests.review.conftest import add_photo, make_person
 
 
 def test_one_person_twice_is_flagged(empty) -> None:
@@ -57,7 +57,7 @@ def test_a_drawn_face_is_embedded_like_a_detected_one(empty) -> None:
     assert manual.detector == "manual" and manual.verdict is None
     page = next_faces(ws, None, limit=5)
     assert drawn in [i.face_id for i in page.items]
-    from faceloop.review.state import state_for
+    from faceloop.readmodel.state import state_for
 
     state = state_for(ws.engine)
     with state.lock:

@@ -1,9 +1,9 @@
 """`faceloop status` counts a merged person's faces for the person they were merged into."""
 
-from faceloop.review.labelling import label_faces
-from faceloop.review.person_ops import merge_people
-from faceloop.status import workspace_status
-from tests.review.conftest import add_photo, make_person
+from faceloop.labels.labelling import label_faces
+from faceloop.labels.person_ops import merge_people
+from faceloop.review.status import workspace_status
+from tests.builders import add_photo, make_person
 
 
 def test_faces_of_a_merged_person_count_for_the_target(empty) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from faceloop.review.synthetic import build_synthetic
+from faceloop.testing.workspace import build_synthetic
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import Workspace, init_workspace, open_workspace
 
@@ -76,7 +76,7 @@ ANCHORED = 3
 @pytest.fixture(scope="session")
 def orl_groups_template(tmp_path_factory) -> Path:
     """A workspace of real ORL photos for the groups tests, imported once and copied per test."""
-    from faceloop.ingest import import_photos
+    from faceloop.ingest.run import import_photos
     from tests.conftest import DATA
 
     if not (DATA / "orl").is_dir():
@@ -122,7 +122,7 @@ def crowd_photos(data: Path) -> list[Path]:
 def crowd_template(orl_groups_template: Path, tmp_path_factory) -> Path:
     """The ORL groups workspace (s1-s3 partly labelled: nearest-face suggestions, no model)
     plus real photos of several people each (passers-by), imported once and copied per test."""
-    from faceloop.ingest import import_photos
+    from faceloop.ingest.run import import_photos
     from tests.conftest import DATA
 
     base = tmp_path_factory.mktemp("crowd")

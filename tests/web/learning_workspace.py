@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from faceloop.db.models import Face, ImageOrigin
-from faceloop.ingest import import_photos
-from faceloop.predicting import predict
-from faceloop.review.labelling import label_faces
-from faceloop.training import train
+from faceloop.ingest.run import import_photos
+from faceloop.labels.labelling import label_faces
+from faceloop.learning.predict import predict
+from faceloop.learning.train import train
 from faceloop.workspace import Workspace, init_workspace
 from tests.conftest import DATA
 

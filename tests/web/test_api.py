@@ -47,7 +47,7 @@ def test_a_new_name_creates_a_person_and_autocomplete_finds_it(client) -> None:
 
 
 def test_same_person_twice_is_a_409_until_confirmed(client, ws) -> None:
-    from tests.review.conftest import add_photo
+    from tests.builders import add_photo
 
     _, (a, b) = add_photo(ws, 2)
     person = client.post("/api/v1/people", json={"name": "Mio"}).json()["id"]
@@ -76,7 +76,7 @@ def test_same_person_twice_is_a_409_until_confirmed(client, ws) -> None:
 def test_another_spelling_of_a_name_is_a_409_naming_the_person(client, ws) -> None:
     """Creating "Hugo Chávez" beside "Hugo_Chavez" asks first, on every path that creates a
     person from a typed name; new_person=true says it is a second person."""
-    from tests.review.conftest import add_photo
+    from tests.builders import add_photo
 
     _, faces = add_photo(ws, 1, folder="/photos/hugo")
     hugo = client.post("/api/v1/people", json={"name": "Hugo_Chavez"}).json()["id"]

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from faceloop.ingest import import_photos
+from faceloop.ingest.run import import_photos
 from faceloop.workspace import init_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving

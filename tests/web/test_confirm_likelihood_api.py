@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from faceloop.db.models import Model
-from faceloop.ingest import import_photos
+from faceloop.ingest.run import import_photos
 from faceloop.learn.calibration import fit
 from faceloop.review.likelihood import CONFIDENT
 from faceloop.web.app import WebSettings, create_app

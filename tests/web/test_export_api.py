@@ -8,7 +8,7 @@ import io
 import json
 import zipfile
 
-from faceloop.export_workspace import DatasetOptions, plan_export
+from faceloop.datasets.export import DatasetOptions, plan_export
 
 
 def test_the_export_streams_a_valid_zip_of_the_dataset(client, ws) -> None:

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from faceloop.db.models import Face, ImageOrigin
-from faceloop.jobs import run_job
-from faceloop.review.groups import recluster
+from faceloop.grouping.groups import recluster
+from faceloop.jobs.queue import run_job
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
 from tests.web.responses import ok

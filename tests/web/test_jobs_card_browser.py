@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from faceloop import jobs
-from faceloop.grouping_jobs import CLUSTER
-from faceloop.ingest import import_photos
+from faceloop.grouping.job import CLUSTER
+from faceloop.ingest.run import import_photos
+from faceloop.jobs import queue as jobs
 from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from faceloop.db.models import Person
-from faceloop.ingest import import_photos
-from faceloop.review.groups import recluster
+from faceloop.grouping.groups import recluster
+from faceloop.ingest.run import import_photos
 from faceloop.web.security import set_password
 from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from faceloop import jobs
 from faceloop.db.models import Decision, FaceLabel
-from faceloop.learning_jobs import new_decisions
+from faceloop.jobs import queue as jobs
+from faceloop.learning.job import new_decisions
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import Workspace, open_workspace
 from tests.conftest import DATA

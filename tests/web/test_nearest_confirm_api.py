@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from faceloop.ingest import import_photos
+from faceloop.ingest.run import import_photos
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
 from tests.conftest import DATA

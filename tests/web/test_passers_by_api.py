@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from faceloop import jobs
 from faceloop.db.models import Decision, Face
-from faceloop.review.groups import recluster
+from faceloop.grouping.groups import recluster
+from faceloop.jobs import queue as jobs
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import Workspace, init_workspace, open_workspace
 from tests.web.responses import ok

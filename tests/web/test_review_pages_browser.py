@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from faceloop.ingest import import_photos
+from faceloop.ingest.run import import_photos
 from faceloop.workspace import init_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving

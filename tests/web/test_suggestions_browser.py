@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from faceloop.review.synthetic import build_synthetic
+from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import init_workspace
 from tests.web.browsing import serving
 

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from faceloop.ingest import import_photos
-from faceloop.review.groups import recluster
+from faceloop.grouping.groups import recluster
+from faceloop.ingest.run import import_photos
 from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving

@@ -8,7 +8,7 @@ from typing import Literal
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-# Photos from iPhones are HEIC; faceloop.decode registers the same opener.
+# Photos from iPhones are HEIC; faceloop.vision.decode registers the same opener.
 pillow_heif.register_heif_opener()
 
 EXTENSIONS = {

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from faceloop.cluster.neighbours import pairwise_sq, squared_norms
 from faceloop.db.models import Model
 from faceloop.learn.calibration import Calibration, fit
-from faceloop.review.state import LABEL_PERSON, LABEL_UNKNOWN, ReviewState, stable_random
+from faceloop.readmodel.state import LABEL_PERSON, LABEL_UNKNOWN, ReviewState, stable_random
 
 CONFIDENT = 0.99
 #: labelled faces the look-alike calibration is fitted on: enough for steps of a few hundred

@@ -9,14 +9,14 @@ import numpy as np
 from sqlalchemy import func, select
 
 from faceloop.db.models import Image
-from faceloop.review.person_views import faceless
-from faceloop.review.state import (
+from faceloop.readmodel.state import (
     LABEL_NOT_FACE,
     LABEL_PERSON,
     LABEL_UNKNOWN,
     UNLABELLED,
     state_for,
 )
+from faceloop.review.person_views import faceless
 from faceloop.workspace import Workspace
 
 

@@ -2,7 +2,7 @@
 "unknown person" in one action.
 
 In photos of people, most faces nobody wants named are the small ones beside the photo's
-subject: a crowd, a waiter, a face on a poster. `background_faces` (review/groups.py) finds
+subject: a crowd, a waiter, a face on a poster. `background_faces` (grouping/groups.py) finds
 them: unlabelled faces smaller than another face of their photo, in no group and like no one
 labelled, the smallest first. Naming them one at a time in the label queue costs an action
 each; here a page of 24 costs one Enter, plus one deselection per face that is somebody.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from faceloop.db.models import Face, FaceLabel
-from faceloop.review.decisions import UNKNOWN
-from faceloop.review.groups import background_faces
-from faceloop.review.labelling import label_faces
+from faceloop.grouping.groups import background_faces
+from faceloop.labels.decisions import UNKNOWN
+from faceloop.labels.labelling import label_faces
 from faceloop.workspace import Workspace
 
 PAGE = 24

@@ -15,10 +15,10 @@ import numpy as np
 from sqlalchemy import select
 
 from faceloop.db.models import Decision, FaceLabel, Person, PersonEvent
-from faceloop.people import search_key
-from faceloop.review.activity import event_summary
-from faceloop.review.person_ops import chosen_covers
-from faceloop.review.state import LABEL_PERSON, ReviewState, state_for
+from faceloop.labels.activity import event_summary
+from faceloop.labels.people import search_key
+from faceloop.labels.person_ops import chosen_covers
+from faceloop.readmodel.state import LABEL_PERSON, ReviewState, state_for
 from faceloop.workspace import Workspace
 
 SORTS = ("faces", "name", "recent")

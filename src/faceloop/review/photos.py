@@ -18,15 +18,15 @@ from pathlib import Path
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from faceloop.analyse import to_analysed
-from faceloop.blobs import sha256
 from faceloop.db.models import Decision, Face, FaceLabel, Image, ImageOrigin, Person, Source
-from faceloop.decode import UnreadableImage, decode
-from faceloop.review.decisions import PERSON
-from faceloop.review.state import state_for
+from faceloop.ingest.analyse import to_analysed
+from faceloop.labels.decisions import PERSON
+from faceloop.readmodel.state import state_for
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import Box
+from faceloop.vision.decode import UnreadableImage, decode
 from faceloop.workspace import Workspace
+from faceloop.workspace.blobs import sha256
 
 DISPLAY_SIZES = (256, 512, 1024, 2048)
 MIN_FACE_SIDE = 8

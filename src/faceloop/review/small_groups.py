@@ -30,12 +30,12 @@ from collections.abc import Collection
 
 import numpy as np
 
-from faceloop.review.confirm import Suggestion
-from faceloop.review.group_space import load_space
-from faceloop.review.group_view import current
-from faceloop.review.groups import nearest_person
-from faceloop.review.nearest import nearest_people
-from faceloop.review.state import state_for
+from faceloop.grouping.groups import nearest_person
+from faceloop.readmodel.group_space import load_space
+from faceloop.readmodel.groups import current
+from faceloop.readmodel.state import state_for
+from faceloop.review.look_alikes import nearest_people
+from faceloop.review.model_guesses import Suggestion
 from faceloop.workspace import Workspace
 
 #: the largest group offered on a mixed page (more unlabelled faces: the groups page)

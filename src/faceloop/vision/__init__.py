@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from faceloop.config import DetectSettings
 from faceloop.vision.base import Box, Detection, Detector, Embedder
 from faceloop.vision.pipeline import FacePipeline, FoundFace
+from faceloop.workspace.config import DetectSettings
 
 DETECTORS = ("hog", "cnn")
 EMBEDDERS = ("torch", "dlib")

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from faceloop.people import NameTaken
-from faceloop.review.labelling import SamePersonInPhoto
-from faceloop.review.uploads import NotAPhoto
+from faceloop.ingest.uploads import NotAPhoto
+from faceloop.labels.labelling import SamePersonInPhoto
+from faceloop.labels.people import NameTaken
 
 log = logging.getLogger("faceloop.web")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from faceloop.export_workspace import FORMATS, DatasetOptions, plan_export
+from faceloop.datasets.export import FORMATS, DatasetOptions, plan_export
 from faceloop.web.api.export import preview_of
 from faceloop.web.deps import WS
 from faceloop.web.templating import render

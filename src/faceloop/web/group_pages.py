@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from faceloop.db.models import FaceGroup
-from faceloop.grouping_jobs import active_cluster_job
-from faceloop.jobs import get_job, list_jobs
-from faceloop.review.group_space import run_path
-from faceloop.review.groups import count_groups, group_detail, list_groups
+from faceloop.grouping.groups import count_groups, group_detail, list_groups
+from faceloop.grouping.job import active_cluster_job
+from faceloop.jobs.queue import get_job, list_jobs
+from faceloop.readmodel.group_space import run_path
 from faceloop.review.passers_by import PAGE as PASSERS_BY
 from faceloop.review.passers_by import passers_by
 from faceloop.web.api.groups import similar as similar_faces

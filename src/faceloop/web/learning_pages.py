@@ -9,9 +9,9 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from faceloop.jobs import list_jobs
-from faceloop.model_summaries import model_summaries
-from faceloop.review.confirming import confirm_view
+from faceloop.jobs.queue import list_jobs
+from faceloop.learning.summaries import model_summaries
+from faceloop.review.confirm_page import confirm_view
 from faceloop.web.deps import WS
 from faceloop.web.templating import render
 

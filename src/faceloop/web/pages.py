@@ -10,14 +10,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from faceloop.grouping_jobs import active_cluster_job
-from faceloop.jobs import list_jobs
-from faceloop.review.activity import activity
-from faceloop.review.groups import count_groups, count_ungrouped
+from faceloop.grouping.groups import count_groups, count_ungrouped
+from faceloop.grouping.job import active_cluster_job
+from faceloop.jobs.queue import list_jobs
+from faceloop.labels.activity import activity
+from faceloop.review.label_queue import QueueFilter, filter_options, next_faces, queue_item
 from faceloop.review.overview import overview
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from faceloop.review.photos import photo_info
-from faceloop.review.queue import QueueFilter, filter_options, next_faces, queue_item
 from faceloop.web.api.auth import check_password, too_many_failures
 from faceloop.web.deps import WS, BlankIsNone, OptionalDate, User, app_state
 from faceloop.web.templating import render

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import uvicorn
 
-from faceloop.jobs import queue_for
-from faceloop.review.names import name_index
-from faceloop.review.state import state_for
+from faceloop.jobs.queue import queue_for
+from faceloop.labels.names import name_index
+from faceloop.readmodel.state import state_for
 from faceloop.web.app import WebSettings, create_app
 from faceloop.web.security import LOOPBACK_NAMES, is_loopback, owner_password_hash
 from faceloop.workspace import Workspace

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from faceloop.review.activity import ActivityPage, activity
+from faceloop.labels.activity import ActivityPage, activity
 from faceloop.review.overview import Overview, overview
 from faceloop.web.deps import WS
 from faceloop.web.schemas import IdQuery

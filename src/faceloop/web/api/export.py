@@ -19,9 +19,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
+from faceloop.datasets.export import DatasetOptions, ExportPlan, export_workspace, plan_export
 from faceloop.export import SPLITS, parse_fractions
 from faceloop.export.archive import zip_stream
-from faceloop.export_workspace import DatasetOptions, ExportPlan, export_workspace, plan_export
 from faceloop.web.deps import WS
 from faceloop.workspace import Workspace
 

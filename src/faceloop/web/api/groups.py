@@ -13,10 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from faceloop.grouping_jobs import check_cluster_params, maybe_recluster, submit_cluster
-from faceloop.jobs import JobInfo, get_job
-from faceloop.learning_jobs import maybe_retrain
-from faceloop.review.groups import (
+from faceloop.grouping.groups import (
     GroupDetail,
     GroupFace,
     GroupSummary,
@@ -34,7 +31,10 @@ from faceloop.review.groups import (
     undo_reject,
     undo_split,
 )
-from faceloop.review.queue import queue_item
+from faceloop.grouping.job import check_cluster_params, maybe_recluster, submit_cluster
+from faceloop.jobs.queue import JobInfo, get_job
+from faceloop.learning.job import maybe_retrain
+from faceloop.review.label_queue import queue_item
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import (
     ClusterBody,

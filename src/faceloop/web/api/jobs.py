@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from faceloop.jobs import JobInfo, get_job, list_jobs, submit
-from faceloop.review.uploads import (
+from faceloop.ingest.uploads import (
     NotAPhoto,
     StagedFile,
     discard_upload,
@@ -17,6 +16,7 @@ from faceloop.review.uploads import (
     staged_files,
     upload_folder,
 )
+from faceloop.jobs.queue import JobInfo, get_job, list_jobs, submit
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import IdPath, ImportBody
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from faceloop.learning_jobs import maybe_retrain
-from faceloop.review.labelling import LabelResult, UndoResult, label_faces, undo_action
-from faceloop.review.labelling import undo_decision as undo_one
-from faceloop.review.names import NameMatch, suggest_names
-from faceloop.review.queue import (
+from faceloop.labels.labelling import LabelResult, UndoResult, label_faces, undo_action
+from faceloop.labels.labelling import undo_decision as undo_one
+from faceloop.labels.names import NameMatch, suggest_names
+from faceloop.learning.job import maybe_retrain
+from faceloop.review.label_queue import (
     FilterOptions,
     QueueFilter,
     QueueItem,

@@ -10,19 +10,19 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import Field
 
-from faceloop.decode import UnreadableImage
-from faceloop.identify import Identification, identify, preview_jpeg
-from faceloop.jobs import JobInfo, get_job
-from faceloop.learning_jobs import check_train_params, maybe_retrain, submit_train
-from faceloop.model_summaries import ModelSummary, model_summaries
-from faceloop.review.confirming import (
+from faceloop.jobs.queue import JobInfo, get_job
+from faceloop.learning.identify import Identification, identify, preview_jpeg
+from faceloop.learning.job import check_train_params, maybe_retrain, submit_train
+from faceloop.learning.summaries import ModelSummary, model_summaries
+from faceloop.learning.train import NoModel
+from faceloop.review.confirm_page import (
     Answer,
     ConfirmResult,
     ConfirmView,
     answer_suggestions,
     confirm_view,
 )
-from faceloop.training import NoModel
+from faceloop.vision.decode import UnreadableImage
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import ID_MAX, Body, Id, IdQuery
 from faceloop.workspace import Workspace

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from faceloop.grouping_jobs import maybe_recluster
-from faceloop.learning_jobs import maybe_retrain
+from faceloop.grouping.job import maybe_recluster
+from faceloop.learning.job import maybe_retrain
 from faceloop.review.passers_by import PasserBy, PassersByResult, mark_passers_by, passers_by
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import ID_MAX, PassersByBody

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from faceloop.review import person_ops
+from faceloop.labels import person_ops
 from faceloop.review.person_views import (
     PeoplePage,
     PersonDetail,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from faceloop.review.label_queue import QueueItem, queue_item
 from faceloop.review.photos import PhotoInfo, add_face, photo_info
-from faceloop.review.queue import QueueItem, queue_item
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import BoxBody, IdPath
 

@@ -1,0 +1,365 @@
+"""Background work with live progress: imports of uploaded photos, grouping, training and
+prediction.
+
+A job is a row in `job` (status, done of total, a message, a result) that pages poll, and a
+Huey task that runs it. Huey keeps the queue in `queue.db` beside the workspace's database (a
+separate file, so polling never contends with labelling). `faceloop serve` runs a consumer in
+its own process (threads), so one command serves everything.
+
+A new kind of job is one decorated function (in a module listed in KIND_MODULES, or here):
+
+    @register("train")
+    def train(ws: Workspace, params: dict, progress: Progress) -> dict: ...
+
+`progress(done, total, message)` may be called as often as is convenient: the row is written at
+most a few times a second. The function's return value is stored as the job's result; an
+exception marks the job failed with its message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from huey import SqliteHuey
+from huey.api import Huey
+from huey.consumer import Consumer
+from sqlalchemy import select, update
+
+from faceloop.db.models import Job, utcnow
+from faceloop.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None, str], None]
+JobFunction = Callable[[Workspace, dict, Progress], dict]
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+ACTIVE = (QUEUED, RUNNING)
+QUEUE_FILE = "queue.db"
+PROGRESS_INTERVAL = 0.25
+#: modules whose import registers more kinds of job
+KIND_MODULES: tuple[str, ...] = ("faceloop.learning.job", "faceloop.grouping.job")
+SMALL_IMPORT = 8
+
+_kinds: dict[str, JobFunction] = {}
+
+
+class JobError(Exception):
+    """A job that cannot go on for a reason its message gives (not a bug): it fails with that
+    message and no traceback in the log."""
+
+
+def register(kind: str) -> Callable[[JobFunction], JobFunction]:
+    def decorator(function: JobFunction) -> JobFunction:
+        _kinds[kind] = function
+        return function
+
+    return decorator
+
+
+def kinds() -> list[str]:
+    for module in KIND_MODULES:
+        importlib.import_module(module)
+    return sorted(_kinds)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    kind: str
+    status: str
+    done: int
+    total: int | None
+    message: str
+    result: dict | None
+    params: dict
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def _info(job: Job) -> JobInfo:
+    return JobInfo(
+        job.id,
+        job.kind,
+        job.status,
+        job.done,
+        job.total,
+        job.message,
+        job.result,
+        job.params or {},
+        job.created_at,
+        job.started_at,
+        job.finished_at,
+    )
+
+
+def create_job(ws: Workspace, kind: str, params: dict, user_id: int | None = None) -> int:
+    if kind not in kinds():
+        raise ValueError(f"unknown kind of job {kind!r}; known: {', '.join(kinds())}")
+    with ws.session() as session:
+        job = Job(kind=kind, params=params, status=QUEUED, user_id=user_id, message="waiting")
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def submit(ws: Workspace, kind: str, params: dict, user_id: int | None = None) -> int:
+    """Record a job and queue it for a worker; returns its id at once."""
+    job_id = create_job(ws, kind, params, user_id)
+    queue_for(ws).enqueue(job_id)
+    return job_id
+
+
+def get_job(ws: Workspace, job_id: int) -> JobInfo:
+    with ws.sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"no job {job_id}")
+        return _info(job)
+
+
+def list_jobs(ws: Workspace, *, active: bool = False, limit: int = 20) -> list[JobInfo]:
+    with ws.sessions() as session:
+        query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 200)))
+        if active:
+            query = query.where(Job.status.in_(ACTIVE))
+        return [_info(job) for job in session.scalars(query)]
+
+
+def run_job(ws: Workspace, job_id: int) -> JobInfo:
+    """Run a job here and now, recording its progress and outcome."""
+    with ws.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"no job {job_id}")
+        if job.status not in ACTIVE:
+            return _info(job)
+        job.status, job.started_at, job.message = RUNNING, utcnow(), "starting"
+        kind, params = job.kind, dict(job.params or {})
+    kinds()
+    function = _kinds.get(kind)
+    reporter = _Reporter(ws, job_id)
+    try:
+        if function is None:
+            raise ValueError(f"unknown kind of job {kind!r}")
+        result = function(ws, params, reporter)
+        status, message = DONE, reporter.message or "done"
+    except JobError as exc:
+        log.info("job %s (%s) failed: %s", job_id, kind, exc)
+        result, status, message = None, FAILED, _reason(exc)
+    except Exception as exc:
+        log.exception("job %s (%s) failed", job_id, kind)
+        result, status, message = None, FAILED, _reason(exc)
+    with ws.session() as session:
+        job = session.get(Job, job_id)
+        job.status, job.result, job.message, job.finished_at = status, result, message, utcnow()
+        if status == DONE and job.total is not None:
+            job.done = job.total
+    return get_job(ws, job_id)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 500 else text[:497] + "..."
+
+
+class _Reporter:
+    """The `progress` callable handed to a job: writes the row at most a few times a second."""
+
+    def __init__(self, ws: Workspace, job_id: int) -> None:
+        self.ws = ws
+        self.job_id = job_id
+        self.last = 0.0
+        self.message = ""
+
+    def __call__(self, done: int, total: int | None, message: str = "") -> None:
+        self.message = message
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL and (total is None or done < total):
+            return
+        self.last = now
+        with self.ws.session() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id)
+                .values(done=done, total=total, message=message)
+            )
+
+
+# ------------------------------------------------------------------ the queue and its workers
+
+
+class _QuietConsumer(Consumer):
+    """Huey's consumer without signal handlers: inside `faceloop serve` the server owns them."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+class JobQueue:
+    """A workspace's Huey instance with the one task that runs any job."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        name = f"faceloop-{ws.root.name}"
+        self.huey: Huey = SqliteHuey(name, filename=str(ws.root / QUEUE_FILE), results=False)
+        self.consumer: Consumer | None = None
+
+        @self.huey.task(name="faceloop.run_job")
+        def execute(job_id: int) -> None:
+            run_job(self.ws, job_id)
+
+        self._execute = execute
+
+    def enqueue(self, job_id: int) -> None:
+        self._execute(job_id)
+
+    def start_worker(self, threads: int = 2) -> None:
+        """Run jobs in this process from now on. Jobs a killed worker left running are queued
+        again first: every kind of job must be safe to run twice (an import is)."""
+        if self.consumer is not None:
+            return
+        self.requeue_interrupted()
+        self.consumer = _QuietConsumer(
+            self.huey,
+            workers=threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            max_delay=0.5,
+            check_worker_health=False,
+        )
+        self.consumer.start()
+
+    def stop_worker(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop(graceful=False)
+            self.consumer = None
+
+    def requeue_interrupted(self) -> list[int]:
+        with self.ws.session() as session:
+            ids = list(session.scalars(select(Job.id).where(Job.status == RUNNING)))
+            for job_id in ids:
+                job = session.get(Job, job_id)
+                job.status, job.message = QUEUED, "interrupted by a restart; starting again"
+        for job_id in ids:
+            self.enqueue(job_id)
+        return ids
+
+    def run_forever(self, threads: int = 2) -> None:
+        """`faceloop worker`: a consumer of its own, stopped with Ctrl-C."""
+        self.requeue_interrupted()
+        Consumer(self.huey, workers=threads, worker_type="thread", max_delay=0.5).run()
+
+
+_queues: dict[Path, JobQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def queue_for(ws: Workspace) -> JobQueue:
+    with _queues_lock:
+        queue = _queues.get(ws.root)
+        if queue is None:
+            queue = _queues[ws.root] = JobQueue(ws)
+        return queue
+
+
+# ------------------------------------------------------------------ kinds of job
+
+
+@register("import")
+def import_upload(ws: Workspace, params: dict, progress: Progress) -> dict:
+    """Import an upload's staged files, then remove them (the photos are in the blob store)."""
+    from faceloop.ingest.run import ImportProgress, import_photos
+    from faceloop.ingest.uploads import staged_files, upload_folder
+
+    upload_id = params["upload_id"]
+    folder = upload_folder(ws, upload_id)
+    count = len(staged_files(ws, upload_id))
+
+    def tell(p: ImportProgress) -> None:
+        progress(
+            p.done,
+            p.total or count,
+            f"{p.imported} imported, {p.faces} faces found, {p.failed} could not be read",
+        )
+
+    summary = import_photos(
+        ws,
+        [folder],
+        recursive=True,
+        by_folder=bool(params.get("by_folder")),
+        workers=1 if count <= SMALL_IMPORT else None,
+        progress=tell,
+        source=("upload", "web uploads"),
+    )
+    failures = _failures(summary.report, folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    ungrouped, grouping_job = _group_after_import(ws, summary.faces)
+    progress(count, count, _summary_text(summary))
+    return {
+        "imported": summary.imported,
+        "faces": summary.faces,
+        "without_faces": summary.without_faces,
+        "exact_duplicates": summary.exact_duplicates,
+        "near_copies": summary.near_copies,
+        "failed": summary.failed,
+        "labelled": summary.labelled,
+        "failures": failures,
+        "image_ids": summary.image_ids[:500],
+        "seconds": round(summary.seconds, 1),
+        "ungrouped": ungrouped,
+        "grouping_job": grouping_job,
+    }
+
+
+def _group_after_import(ws: Workspace, faces: int) -> tuple[int, int | None]:
+    """New unlabelled faces are grouped by themselves, so the groups page has them when the
+    user gets there: (faces not grouped yet, the grouping job started or already running).
+    No job when `recluster_after` is 0 (grouping only on request): the page offers it."""
+    from faceloop.grouping.groups import count_ungrouped
+    from faceloop.grouping.job import active_cluster_job, submit_cluster
+
+    ungrouped = count_ungrouped(ws) if faces else 0
+    if not ungrouped:
+        return 0, None
+    if ws.settings.train.recluster_after <= 0:
+        return ungrouped, active_cluster_job(ws)
+    return ungrouped, submit_cluster(ws, {"automatic": True, "after": "import"})
+
+
+def _summary_text(summary) -> str:
+    parts = [f"{summary.imported} photos imported with {summary.faces} faces"]
+    if summary.exact_duplicates or summary.near_copies:
+        parts.append(f"{summary.exact_duplicates + summary.near_copies} already here")
+    if summary.failed:
+        parts.append(f"{summary.failed} could not be read")
+    return ", ".join(parts)
+
+
+def _failures(report: Path | None, folder: Path, limit: int = 100) -> list[dict]:
+    """The files an import could not read and why, named as they were dropped."""
+    if report is None or not report.exists():
+        return []
+    found = []
+    prefix = str(folder) + "/"
+    for line in report.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0] == "FAILED":
+            found.append({"file": parts[1].removeprefix(prefix), "reason": parts[2]})
+            if len(found) >= limit:
+                break
+    return found

@@ -1,0 +1,139 @@
+"""A workspace is a folder: `faceloop.toml`, the SQLite database, `blobs/` and `models/`.
+
+Opening one migrates its database in place, so a workspace made by an older faceloop just works.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from faceloop.workspace.blobs import BlobStore
+from faceloop.workspace.config import SETTINGS_FILE, TEMPLATE, Settings, SettingsError
+from faceloop.db import connect, session_factory, upgrade
+from faceloop.db.models import User
+
+ENV_VAR = "FACELOOP_WORKSPACE"
+DATABASE_FILE = "faceloop.db"
+OWNER = "owner"
+
+
+class WorkspaceError(Exception):
+    """The workspace is missing or unusable; the message tells the user what to do."""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.root / "locks"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends normally and rolls back otherwise."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def owner_id(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(User.id).where(User.name == OWNER))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def resolve(path: str | os.PathLike[str] | None) -> Path:
+    """The workspace a command means: `--workspace`, else $FACELOOP_WORKSPACE, else here."""
+    if path:
+        return Path(path).expanduser().absolute()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser().absolute()
+    return Path.cwd()
+
+
+def init_workspace(path: str | os.PathLike[str]) -> Workspace:
+    """Create a workspace (or complete a half-made one); an existing one is left as it is."""
+    root = Path(path).expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} exists and is not a folder")
+    root.mkdir(parents=True, exist_ok=True)
+    settings_file = root / SETTINGS_FILE
+    if not settings_file.exists():
+        settings_file.write_text(TEMPLATE, encoding="utf-8")
+    for name in ("blobs", "models", "reports", "locks"):
+        (root / name).mkdir(exist_ok=True)
+    return open_workspace(root)
+
+
+def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
+    root = resolve(path)
+    settings_file = root / SETTINGS_FILE
+    if not settings_file.is_file():
+        raise WorkspaceError(
+            f"no faceloop workspace at {root} (no {SETTINGS_FILE}). Create one with "
+            f"`faceloop init {root}`, or point to one with --workspace or ${ENV_VAR}."
+        )
+    try:
+        settings = Settings.load(settings_file)
+    except SettingsError as exc:
+        raise WorkspaceError(str(exc)) from exc
+    url = settings.database_url or f"sqlite:///{root / DATABASE_FILE}"
+    engine = connect(url)
+    try:
+        with _file_lock(root / "locks" / "migrate.lock"):
+            upgrade(engine)
+        sessions = session_factory(engine)
+        _ensure_owner(sessions)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise WorkspaceError(f"the database of {root} cannot be used: {exc}") from exc
+    except OSError as exc:
+        engine.dispose()
+        raise WorkspaceError(f"the workspace {root} cannot be used: {exc}") from exc
+    for name in ("blobs", "models", "reports", "locks"):
+        (root / name).mkdir(exist_ok=True)
+    return Workspace(root, settings, engine, sessions, BlobStore(root / "blobs"))
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Two processes opening a new workspace at once must not both create its tables."""
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _ensure_owner(sessions: sessionmaker[Session]) -> None:
+    """Single-user mode has one implicit owner, so every decision still records who made it."""
+    with sessions() as session, session.begin():
+        if session.scalar(select(User.id).where(User.name == OWNER)) is None:
+            session.add(User(name=OWNER, role="owner"))
