@@ -32,7 +32,8 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ui_latency import percentiles, server_ms
 
-from faceloop.grouping.groups import list_groups, recluster
+from faceloop.grouping.run import recluster
+from faceloop.grouping.views import list_groups
 from faceloop.review.look_alikes import nearest_people
 from faceloop.testing.workspace import build_synthetic
 from faceloop.web.app import WebSettings, create_app

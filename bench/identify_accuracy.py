@@ -63,7 +63,7 @@ def chosen_faces(ws: Workspace, pick: str) -> tuple[list[str], np.ndarray, list[
     after the folder it was first imported from, however many paths reached it: a reused
     workspace, or one file in two folders, would otherwise put it on both sides of a fold."""
     best: dict[int, tuple[tuple[float, float], bytes, str]] = {}
-    with ws.session() as session:
+    with ws.transaction() as session:
         first_path = dict(
             session.execute(
                 select(ImageOrigin.image_id, ImageOrigin.path).order_by(ImageOrigin.id.desc())

@@ -15,7 +15,7 @@ face in it is "unknown person".
 Actions are the keypresses and clicks the real pages need, and faces shown are the faces they
 put on the screen. The oracle calls the library functions the pages' API routes call, with what
 the page would send, so it sees exactly what a person sees:
-- groups page (grouping/groups.py; largest group first): the oracle deselects each face that is
+- groups page (grouping/run.py; largest group first): the oracle deselects each face that is
   not the group's main identity (1 action each), then names the group: Enter on the suggested
   person ("probably <name>"), or typing a name and Enter, which counts as ONE action however
   long the name (autocomplete fills it after a few letters; a keypress count would depend only
@@ -140,7 +140,7 @@ def truth_of(ws) -> dict[int, str]:
 
     from faceloop.db.models import Face, Image, ImageOrigin
 
-    with ws.sessions() as session:
+    with ws.reader() as session:
         folder = {}
         for image_id, path in session.execute(
             select(ImageOrigin.image_id, ImageOrigin.path).order_by(ImageOrigin.id)
@@ -211,7 +211,7 @@ def score(ws, truth: dict[int, str], name: str, tally: Tally, started: float, no
 
     from faceloop.db.models import FaceLabel, Person
 
-    with ws.sessions() as session:
+    with ws.reader() as session:
         names = dict(session.execute(select(Person.id, Person.name)).all())
         roots = {}
         for pid, merged in session.execute(select(Person.id, Person.merged_into_id)):
@@ -280,7 +280,7 @@ def model_threshold(ws) -> float | None:
 
     from faceloop.db.models import Model
 
-    with ws.sessions() as session:
+    with ws.reader() as session:
         row = session.execute(select(Model.threshold).order_by(Model.id.desc()).limit(1)).first()
     return None if row is None else float(row[0])
 
@@ -311,13 +311,9 @@ def simulate_faceloop(ws, truth: dict[int, str], *, page: int, fill: int = FILL)
     model's mistakes more often than not.
     The app's hook groups the faces again after `recluster_after` decisions, and sooner once
     no group is left."""
-    from faceloop.grouping.groups import (
-        group_detail,
-        label_group,
-        list_groups,
-        mark_unknown,
-        recluster,
-    )
+    from faceloop.grouping.actions import label_group, mark_unknown
+    from faceloop.grouping.run import recluster
+    from faceloop.grouping.views import group_detail, list_groups
     from faceloop.review.confirm_page import Answer, answer_suggestions, confirm_view
     from faceloop.review.label_queue import next_faces
     from faceloop.review.passers_by import mark_passers_by, passers_by
@@ -423,7 +419,7 @@ def simulate_original(ws, truth: dict[int, str]) -> Tally:
         run_hooks(ws, tally, cluster=False)
         threshold = model_threshold(ws)
         if threshold is not None:
-            with ws.sessions() as session:
+            with ws.reader() as session:
                 found = next_suggestions(session, limit=1)
             if found and found[0].score >= threshold:
                 guess = found[0]
@@ -431,7 +427,7 @@ def simulate_original(ws, truth: dict[int, str]) -> Tally:
 
                 from faceloop.db.models import Person
 
-                with ws.session() as session:
+                with ws.transaction() as session:
                     name = session.scalar(select(Person.name).where(Person.id == guess.person_id))
                     yes = truth[guess.face_id] == name
                     answer_page(

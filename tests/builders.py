@@ -71,5 +71,5 @@ def add_photo(
 def make_person(ws: Workspace, name: str) -> int:
     from faceloop.labels.person_ops import create_person
 
-    with ws.session() as session:
+    with ws.transaction() as session:
         return create_person(session, name, ws.owner_id())

@@ -112,7 +112,7 @@ def cache_key(data: Path) -> str:
 
 
 def build_demo(root: Path, data: Path) -> None:
-    from faceloop.grouping.groups import recluster
+    from faceloop.grouping.run import recluster
     from faceloop.ingest.run import import_photos
     from faceloop.learning.predict import predict
     from faceloop.learning.train import train
@@ -149,7 +149,7 @@ def demo_workspace(data: Path) -> Path:
 def page_ids(ws: Workspace) -> dict[str, int]:
     """A person with the most faces, a photo with the most faces, an open group and a face
     nobody labelled: what the pages about one thing show."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return {
             "person": session.scalar(
                 select(FaceLabel.person_id)

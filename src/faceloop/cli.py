@@ -212,8 +212,9 @@ def _import_summary(summary) -> list[str]:
 def _group_new_faces(ws: Workspace, wanted: bool | None) -> None:
     """Group the faces this import added (a few seconds even at a hundred thousand faces), or
     say plainly how to: otherwise the groups page would show nothing of them."""
-    from faceloop.grouping.groups import count_ungrouped, recluster
     from faceloop.grouping.job import active_cluster_job
+    from faceloop.grouping.run import recluster
+    from faceloop.grouping.views import count_ungrouped
 
     ungrouped = count_ungrouped(ws)
     if not ungrouped:
@@ -407,8 +408,8 @@ def cluster(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Group unlabelled look-alike faces, so each group is named in one action."""
-    from faceloop.grouping.groups import recluster
     from faceloop.grouping.job import check_cluster_params
+    from faceloop.grouping.run import recluster
 
     try:
         check_cluster_params(threshold, adapt)

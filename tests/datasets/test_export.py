@@ -40,7 +40,7 @@ KIT, ROSE = "kit harington", "rose leslie"  # the folders kit_harington and rose
 
 
 def face_ids_of(ws, name: str) -> list[int]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         person = session.scalar(select(Person.id).where(Person.name == name))
         return list(
             session.scalars(
@@ -61,7 +61,7 @@ def by_image(folder: Path) -> dict[str, tuple[str | None, str]]:
 
 def test_classes_other_and_exactly_stratified_splits(orl_workspace) -> None:
     ws = orl_workspace
-    with ws.session() as session:
+    with ws.transaction() as session:
         # Cleo becomes small (3 of 6 faces marked not-a-face), Dmitri is merged into Ada
         for face_id in face_ids_of(ws, "Cleo")[:3]:
             decide(session, face_id, NOT_FACE)
@@ -194,7 +194,7 @@ def known_template(tmp_path_factory) -> Path:
     with init_workspace(base / "ws") as ws:
         import_photos(ws, [base / "photos"], by_folder=True, workers=1)
         import_photos(ws, [base / "group.jpg"], workers=1)
-        with ws.session() as session:
+        with ws.transaction() as session:
             people = dict(session.execute(select(Person.name, Person.id)).all())
             group = session.scalar(
                 select(ImageOrigin.image_id).where(ImageOrigin.path.like("%group.jpg"))
@@ -225,7 +225,7 @@ def test_manifest_says_where_each_face_came_from_and_who_labelled_it(
     known_workspace, tmp_path
 ) -> None:
     ws = known_workspace
-    with ws.session() as session:
+    with ws.transaction() as session:
         origin = session.scalar(select(ImageOrigin).where(ImageOrigin.path.like("%group.jpg")))
         source = session.get(Source, origin.source_id)
         account = Account(source_id=source.id, handle="@whitehouse")
@@ -284,7 +284,7 @@ def test_since_exports_the_recent_faces_with_the_splits_of_a_full_export(
 ) -> None:
     ws = orl_workspace
     old = face_ids_of(ws, "Ada")[:3] + face_ids_of(ws, "Cleo")
-    with ws.session() as session:
+    with ws.transaction() as session:
         decisions = select(FaceLabel.decision_id).where(FaceLabel.face_id.in_(old))
         session.execute(
             update(Decision)

@@ -31,7 +31,7 @@ from tests.datasets.test_export import face_ids_of
 
 
 def person_id(ws, name: str) -> int:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.scalar(select(Person.id).where(Person.name == name))
 
 
@@ -41,7 +41,7 @@ def test_forget_removes_everything_of_the_person(orl_workspace, tmp_path) -> Non
     ada_faces = face_ids_of(ws, "Ada") + face_ids_of(ws, "Dmitri")
     cleo_face = face_ids_of(ws, "Cleo")[0]
     bob_face = face_ids_of(ws, "ボブ")[0]
-    with ws.session() as session:
+    with ws.transaction() as session:
         add_alias(session, ada, "エイダ", None)
         merge_people(session, dmitri, ada, None)
         # "Cleo's face is not Ada", withdrawn and said again; and one of ボブ's faces made
@@ -56,7 +56,7 @@ def test_forget_removes_everything_of_the_person(orl_workspace, tmp_path) -> Non
     trained = train(ws, "head", min_per_class=3, params={"max_epochs": 5})
     predict(ws, trained.model_id)
     assert len(list(ws.models_dir.glob(f"{trained.model_id}.*"))) == 2
-    with ws.sessions() as session:
+    with ws.reader() as session:
         keys = session.execute(
             select(Face.chip_key, Face.crop_key, Image.sha256)
             .join(Image, Image.id == Face.image_id)
@@ -75,7 +75,7 @@ def test_forget_removes_everything_of_the_person(orl_workspace, tmp_path) -> Non
     assert (result.faces, result.photos, result.models) == (12, 12, 1)
     assert result.decisions == 12 + 2  # their labels, and the two "not Ada" on Cleo's face
     assert result.blobs == len(blob_keys) == 36
-    with ws.sessions() as session:
+    with ws.reader() as session:
         assert (
             session.scalar(
                 select(func.count()).select_from(Person).where(Person.id.in_((ada, dmitri)))
@@ -129,7 +129,7 @@ def test_forget_removes_everything_of_the_person(orl_workspace, tmp_path) -> Non
 
 def test_a_photo_with_other_people_in_it_is_kept(orl_workspace) -> None:
     ws = orl_workspace
-    with ws.session() as session:
+    with ws.transaction() as session:
         # one of Cleo's faces moved into a photo of ボブ's, as in a photo of the two
         bob_face, cleo_face = face_ids_of(ws, "ボブ")[0], face_ids_of(ws, "Cleo")[0]
         shared = session.get(Face, bob_face).image_id
@@ -139,7 +139,7 @@ def test_a_photo_with_other_people_in_it_is_kept(orl_workspace) -> None:
     result = forget_person(ws, person_id(ws, "ボブ"))
     assert result.photos_kept == 1 and result.photos == 5
     assert any("kept" in note for note in result.notes)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         assert session.get(Image, shared) is not None
         assert session.get(Face, cleo_face) is not None
         assert session.get(Face, bob_face) is None
@@ -171,17 +171,17 @@ def test_forgetting_while_a_model_guesses_writes_none_of_its_guesses(
 ) -> None:
     ws = orl_workspace
     cleo = person_id(ws, "Cleo")
-    with ws.session() as session:
+    with ws.transaction() as session:
         for face in face_ids_of(ws, "ボブ")[:3]:
             (first,) = session.scalars(select(Decision.id).where(Decision.face_id == face))
             undo(session, first)
     trained = train(ws, "head", min_per_class=3, params={"max_epochs": 5})
-    with ws.sessions() as session:
+    with ws.reader() as session:
         model = session.get(Model, trained.model_id)
     guesses = guess(ws, model)
     assert cleo in {int(p) for _, people, _ in guesses for p in people.ravel()}
     # a model that knew the person forgotten goes with them: its guesses are not written
     forget_person(ws, cleo, ws.owner_id())
     write_guesses(ws, trained.model_id, guesses)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         assert session.scalar(select(func.count()).select_from(Prediction)) == 0

@@ -23,7 +23,7 @@ from tests.conftest import DATA, jpeg_bytes, noise_image
 
 
 def counts(ws: Workspace) -> dict[str, int]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return {
             name: session.scalar(select(func.count()).select_from(table))
             for name, table in [
@@ -38,7 +38,7 @@ def counts(ws: Workspace) -> dict[str, int]:
 
 def assert_nothing_half_stored(ws: Workspace) -> None:
     """Every stored row has its blobs, and every blob belongs to a row."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         keys = set(session.scalars(select(ImageRow.sha256)))
         for chip, crop in session.execute(select(Face.chip_key, Face.crop_key)):
             keys |= {chip, crop}
@@ -68,7 +68,7 @@ def test_a_folder_per_person_of_face_crops(orl_faces, tmp_path) -> None:
         assert (summary.read, summary.added, summary.labelled) == (11, 11, 11)
         assert sorted(p.file.name for p in summary.problems) == ["empty.jpg", "notes.txt"]
         assert all(str(p.file) in str(p) for p in summary.problems)
-        with ws.sessions() as session:
+        with ws.reader() as session:
             rows = session.execute(
                 select(Face.crop_key, Face.embedding, Face.detector, Person.name)
                 .join(FaceLabel, FaceLabel.face_id == Face.id)
@@ -118,7 +118,7 @@ def test_a_photo_with_several_faces_and_no_box_is_stored_unlabelled(tmp_path) ->
         (problem,) = summary.problems
         assert "2 faces in this photo and nothing says which is kit_harington" in str(problem)
         assert problem.file.name == "face_recognition_kit_with_rose.jpg"
-        with ws.sessions() as session:
+        with ws.reader() as session:
             hint = session.scalar(select(ImageRow.hint_person_id))
             assert session.scalar(select(Person.name).where(Person.id == hint)) == "kit_harington"
         again = import_dataset(ws, tree)

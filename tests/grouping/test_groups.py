@@ -13,22 +13,18 @@ from sqlalchemy import func, select
 
 from faceloop.cluster import DEFAULT_THRESHOLD, start_threshold
 from faceloop.db.models import Decision, FaceLabel
-from faceloop.grouping.groups import (
-    GroupNotFound,
-    group_detail,
-    grouping_threshold,
+from faceloop.grouping.actions import (
     label_group,
-    list_groups,
     mark_unknown,
     merge,
-    more_like_this,
-    recluster,
     reject_group,
     split,
     undo_merge,
     undo_reject,
     undo_split,
 )
+from faceloop.grouping.run import grouping_threshold, recluster
+from faceloop.grouping.views import GroupNotFound, group_detail, list_groups, more_like_this
 from faceloop.labels.decisions import undo_batch
 from faceloop.labels.labelling import label_faces
 from faceloop.review.confirm_page import GROUP, WIDE_FACTOR, Answer, answer_suggestions
@@ -78,14 +74,14 @@ def faces_of(ws: Workspace, group_id: int) -> list[int]:
 
 
 def decisions(ws: Workspace) -> list[tuple]:
-    with ws.sessions() as s:
+    with ws.reader() as s:
         return s.execute(
             select(Decision.id, Decision.face_id, Decision.verdict, Decision.person_id)
         ).all()
 
 
 def labels(ws: Workspace) -> list[tuple]:
-    with ws.sessions() as s:
+    with ws.reader() as s:
         return s.execute(select(FaceLabel.face_id, FaceLabel.verdict, FaceLabel.person_id)).all()
 
 
@@ -121,7 +117,7 @@ def test_two_faces_of_one_photo_never_share_a_group(tmp_path, orl_faces) -> None
     recluster(ws)
     from faceloop.db.models import Face
 
-    with ws.sessions() as s:
+    with ws.reader() as s:
         photo = dict(s.execute(select(Face.id, Face.image_id)).all())
     groups = list_groups(ws, limit=500)
     assert sum(g.size for g in groups) >= 0.7 * len(truth)
@@ -166,7 +162,7 @@ def test_a_group_is_named_in_one_action_and_taken_back(orl_ws) -> None:
     for face in members[:-1]:
         assert queue_item(ws, face).name == "Someone"
     assert queue_item(ws, outlier).verdict is None
-    with ws.sessions() as s:
+    with ws.reader() as s:
         rows = s.execute(
             select(Decision.face_id, Decision.verdict, Decision.origin).where(
                 Decision.batch == batch
@@ -178,7 +174,7 @@ def test_a_group_is_named_in_one_action_and_taken_back(orl_ws) -> None:
     assert detail.summary.status == "labelled" and detail.faces == []
     assert group.id not in [g.id for g in list_groups(ws, limit=500)]
 
-    with ws.session() as s:
+    with ws.transaction() as s:
         undo_batch(s, batch)
     assert all(queue_item(ws, face).verdict is None for face in members)
     back = group_detail(ws, group.id)
@@ -195,7 +191,7 @@ def test_unknown_person_for_a_whole_group(orl_ws) -> None:
     members = faces_of(ws, group.id)
     batch = mark_unknown(ws, group.id, exclude_face_ids=members[:1])
     assert [queue_item(ws, f).verdict for f in members] == [None] + ["unknown"] * (len(members) - 1)
-    with ws.session() as s:
+    with ws.transaction() as s:
         assert len(undo_batch(s, batch)) == len(members) - 1
 
 
@@ -346,7 +342,7 @@ def test_small_groups_that_look_like_someone_named(orl_ws) -> None:
     page = [Answer(f, "yes", suggested_person_id=p, source=GROUP) for f, p in offered().items()]
     result = answer_suggestions(ws, None, page[:24])
     assert len(result.accepted) == len(page[:24])
-    with ws.sessions() as session:
+    with ws.reader() as session:
         details = session.scalars(
             select(Decision.detail).where(Decision.id.in_(result.decision_ids))
         ).all()
@@ -380,7 +376,7 @@ def test_unknown_ids(orl_ws) -> None:
             call()
     with pytest.raises(LookupError):
         more_like_this(ws, 10**6)
-    with ws.sessions() as s:
+    with ws.reader() as s:
         assert s.scalar(select(func.count(Decision.id))) == 0
 
 
@@ -445,7 +441,7 @@ def test_nearest_labelled_faces_suggest_people_before_any_model(orl_ws) -> None:
     right = [f for f in faces if truth[f] == person_of[page.person_id]]
     assert len(right) >= 0.9 * len(faces)
     wrong = [f for f in faces if f not in right]
-    with ws.session() as s:
+    with ws.transaction() as s:
         answer_page(s, page.person_id, right[:-1], [right[-1], *wrong])
     again = nearest_page(ws, person_id=page.person_id)
     offered = set() if again is None else {s.face_id for s in again.suggestions}
@@ -458,14 +454,14 @@ def test_background_faces_smallest_first(tmp_path, orl_faces) -> None:
     from sqlalchemy import update
 
     from faceloop.db.models import Face
-    from faceloop.grouping.groups import background_faces
+    from faceloop.grouping.views import background_faces
 
     vectors, _, _ = orl_faces
     ws = init_workspace(tmp_path / "ws")
     _, (main, small) = add_photo(ws, 2, vectors=vectors[[0, 100]])
     _, (big, smaller) = add_photo(ws, 2, folder="/b", vectors=vectors[[200, 300]])
     _, (alone,) = add_photo(ws, 1, folder="/c", vectors=vectors[[350]])
-    with ws.session() as s:
+    with ws.transaction() as s:
         s.execute(update(Face).where(Face.id == small).values(right=10 + 60 + 30, bottom=40))
         s.execute(update(Face).where(Face.id == smaller).values(right=10 + 60 + 20, bottom=30))
     recluster(ws)
@@ -485,10 +481,10 @@ def test_background_faces_smallest_first(tmp_path, orl_faces) -> None:
 def everything_read(ws: Workspace, probes: list[int]) -> dict:
     """All that the groups pages, "more like this" and the nearest-person suggestions show."""
     from faceloop.db.models import FaceGroup
-    from faceloop.grouping.groups import background_faces, count_groups
+    from faceloop.grouping.views import background_faces, count_groups
     from faceloop.review.look_alikes import nearest_people
 
-    with ws.sessions() as s:
+    with ws.reader() as s:
         group_ids = s.scalars(select(FaceGroup.id).order_by(FaceGroup.id)).all()
     nearest = nearest_people(ws)
     return {
@@ -558,7 +554,7 @@ def test_caches_follow_every_kind_of_change_as_a_rebuild_would(orl_ws, orl_faces
 
     unknown = mark_unknown(ws, second, exclude_face_ids=faces_of(ws, second)[:1])
     assert_as_built_afresh(ws, probes)
-    with ws.session() as s:
+    with ws.transaction() as s:
         undo_batch(s, labelled)
     assert_as_built_afresh(ws, probes)
     reject_group(ws, third)
@@ -574,18 +570,18 @@ def test_caches_follow_every_kind_of_change_as_a_rebuild_would(orl_ws, orl_faces
     assert nearest_people(ws) is found, "nothing changed: the answer is kept"
     person = int(found.person_ids[0])
     waiting = found.face_ids[found.person_ids == person].tolist()
-    with ws.session() as s:
+    with ws.transaction() as s:
         answer_page(s, person, waiting[:1], waiting[1:2])
     assert_as_built_afresh(ws, probes)
-    with ws.session() as s:
+    with ws.transaction() as s:
         set_hidden(s, person, True, None)
     assert_as_built_afresh(ws, probes)
-    with ws.session() as s:
+    with ws.transaction() as s:
         set_hidden(s, person, False, None)
         first_person, second_person = sorted(named)[:2]
         merge_people(s, first_person, second_person, None)
     assert_as_built_afresh(ws, probes)
-    with ws.session() as s:
+    with ws.transaction() as s:
         undo_batch(s, unknown)
     assert_as_built_afresh(ws, probes)
     vectors, _, _ = orl_faces
@@ -624,7 +620,7 @@ def test_reading_while_groups_are_named_ends_as_a_rebuild_would(orl_ws) -> None:
             else:
                 batch = label_group(ws, group.id, name=f"Group {group.id}")
             if n % 3 == 0:
-                with ws.session() as s:
+                with ws.transaction() as s:
                     undo_batch(s, batch)
         reject_group(ws, groups[1].id)
     finally:

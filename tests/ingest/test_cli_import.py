@@ -13,7 +13,7 @@ import subprocess
 import termios
 from pathlib import Path
 
-from faceloop.grouping.groups import count_groups, count_ungrouped
+from faceloop.grouping.views import count_groups, count_ungrouped
 from faceloop.workspace import open_workspace
 from tests.conftest import DATA, needs_data
 from tests.ingest.test_ingest import FACELOOP, run_cli

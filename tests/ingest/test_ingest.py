@@ -26,7 +26,7 @@ LFW = DATA / "lfw-devtrain"
 
 
 def count(ws: Workspace, column) -> int:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.scalar(select(func.count(column)))
 
 
@@ -35,7 +35,7 @@ def blob_files(ws: Workspace) -> set[str]:
 
 
 def referenced_blobs(ws: Workspace) -> set[str]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         keys = set(session.scalars(select(ImageRow.sha256)))
         for chip, crop in session.execute(select(Face.chip_key, Face.crop_key)):
             keys.update((chip, crop))
@@ -49,7 +49,7 @@ def test_by_folder_labels_single_face_photos(workspace: Workspace) -> None:
     assert summary.failed == 0
     assert summary.faces == 9
     assert summary.labelled == 9
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         names = session.execute(
             select(Decision.origin, func.count()).group_by(Decision.origin)
         ).all()
@@ -65,7 +65,7 @@ def test_several_faces_keep_the_folder_as_a_hint(workspace: Workspace, tmp_path:
     shutil.copy(DATA / "group" / "face_recognition_obama_and_biden.jpg", folder / "pair.jpg")
     summary = import_photos(workspace, [tmp_path], by_folder=True, workers=1)
     assert summary.imported == 1 and summary.faces == 3 and summary.labelled == 0
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         image = session.scalars(select(ImageRow)).one()
         assert image.face_count == 3
         assert image.hint_person_id is not None
@@ -103,7 +103,7 @@ def test_near_copy_is_linked_not_added(workspace: Workspace, tmp_path: Path) -> 
     summary = import_photos(workspace, [copy], workers=1)
     assert summary.near_copies == 1 and summary.imported == 0
     assert count(workspace, Face.id) == faces_before
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         linked = session.scalars(
             select(ImageRow).where(ImageRow.near_copy_of_id.is_not(None))
         ).one()
@@ -130,7 +130,7 @@ def test_pool_and_in_process_store_the_same(tmp_path: Path) -> None:
     for workers in (1, 2):
         with init_workspace(tmp_path / f"ws{workers}") as ws:
             summary = import_photos(ws, photos, workers=workers)
-            with ws.sessions() as session:
+            with ws.reader() as session:
                 rows = session.execute(
                     select(ImageRow.sha256, func.count(Face.id))
                     .join(Face, isouter=True)
@@ -202,7 +202,7 @@ def test_bad_input_is_reported_and_the_rest_imported(workspace: Workspace, tmp_p
     assert "folder already visited" in lines["up"] or "folder already visited" in lines["here"]
     assert "README.txt" not in lines
     assert stored <= blob_files(workspace)  # nothing already stored was touched
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         paths = session.scalars(select(ImageOrigin.path)).all()
     assert any(p.endswith("caf\\xe9.jpg") for p in paths)
 
@@ -307,7 +307,7 @@ def test_killed_import_resumes_without_duplicates(tmp_path: Path) -> None:
         assert count(resumed, BlobJournal.key) == 0
         for table in (ImageRow.id, Face.id):
             assert count(resumed, table) == count(reference, table)
-        with resumed.sessions() as session:
+        with resumed.reader() as session:
             shas = session.scalars(select(ImageRow.sha256)).all()
         assert len(shas) == len(set(shas))
         assert blob_files(resumed) == blob_files(reference)
@@ -316,7 +316,7 @@ def test_killed_import_resumes_without_duplicates(tmp_path: Path) -> None:
 def test_recovery_deletes_only_unreferenced_blobs(workspace: Workspace) -> None:
     """The state a kill between writing blobs and committing leaves behind."""
     kept = workspace.blobs.put(b"a photo that was committed")
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         session.add(
             ImageRow(
                 sha256=kept,
@@ -329,7 +329,7 @@ def test_recovery_deletes_only_unreferenced_blobs(workspace: Workspace) -> None:
             )
         )
     orphan = workspace.blobs.put(b"a photo whose transaction never committed")
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         session.add(BlobJournal(key=kept, owner="dead" * 8))
         session.add(BlobJournal(key=orphan, owner="dead" * 8))
     tmp = workspace.blobs.root / "ab" / "cd"
@@ -370,12 +370,12 @@ def test_by_folder_names_people_with_spaces_and_a_reimport_finds_them(
     second.mkdir(parents=True)
     shutil.copy(KNOWN / "rose_leslie" / "img1.jpg", first)
     shutil.copy(KNOWN / "rose_leslie" / "img2.jpg", second)
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         kit = create_person(session, "Kit Harington", None)
     import_photos(workspace, [tmp_path / "first"], by_folder=True, workers=1)
     import_photos(workspace, [tmp_path / "second"], by_folder=True, workers=1)
     import_photos(workspace, [KNOWN / "kit_harington"], by_folder=True, workers=1)
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         people = dict(session.execute(select(Person.name, Person.id)).all())
         aliases = set(session.execute(select(PersonAlias.person_id, PersonAlias.alias)).all())
         labelled = session.execute(

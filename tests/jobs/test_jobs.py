@@ -71,7 +71,7 @@ def test_the_worker_runs_queued_jobs_in_threads(empty) -> None:
 
 def test_jobs_cut_off_by_a_restart_are_queued_again(empty) -> None:
     job_id = jobs.create_job(empty, "test-count", {"to": 1})
-    with empty.session() as session:
+    with empty.transaction() as session:
         session.get(jobs.Job, job_id).status = jobs.RUNNING
     queue = jobs.JobQueue(empty)
     queue.start_worker(threads=1)
@@ -108,8 +108,8 @@ def test_an_import_of_a_missing_upload_fails_clearly(empty) -> None:
 
 @needs_data
 def test_an_import_with_new_unlabelled_faces_starts_grouping_once(empty) -> None:
-    from faceloop.grouping.groups import count_groups, count_ungrouped
     from faceloop.grouping.job import CLUSTER
+    from faceloop.grouping.views import count_groups, count_ungrouped
 
     ws = empty
 

@@ -15,7 +15,7 @@ def test_decisions_and_person_changes_newest_first(empty) -> None:
     owner = ws.owner_id()
     _, (face,) = add_photo(ws, 1)
     result = label_faces(ws, [face], "person", user_id=owner, name="Aya", origin="suggestion")
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.add_alias(s, result.person_id, "あや", owner)
     undo_action(ws, result.batch, owner)
     entries = activity(ws).entries
@@ -82,11 +82,11 @@ def test_undoing_an_undo_reads_as_a_redo(empty) -> None:
     _, (face,) = add_photo(ws, 1)
     label_faces(ws, [face], "person", user_id=owner, name="Serena Williams")
     named = activity(ws).entries[0]
-    with ws.session() as s:
+    with ws.transaction() as s:
         first_undo = undo(s, named.id, owner).id
-    with ws.session() as s:
+    with ws.transaction() as s:
         redo = undo(s, first_undo, owner).id
-    with ws.session() as s:
+    with ws.transaction() as s:
         undo(s, redo, owner)
     again, redone, undone = activity(ws, action="undo").entries
     assert undone.summary == f"undid: named face {face} Serena Williams"

@@ -26,7 +26,7 @@ def test_a_new_name_creates_the_person_once(empty) -> None:
     assert first.created_person and not again.created_person
     assert first.person_id == again.person_id
     assert first.person_name == "Aya"
-    with ws.sessions() as s:
+    with ws.reader() as s:
         assert s.scalar(select(func.count(Person.id))) == 1
         users = set(s.scalars(select(Decision.user_id)))
     assert users == {ws.owner_id()}
@@ -35,7 +35,7 @@ def test_a_new_name_creates_the_person_once(empty) -> None:
 def test_an_alias_in_another_script_names_the_person(empty) -> None:
     ws = empty
     pid = make_person(ws, "綾瀬はるか")
-    with ws.session() as s:
+    with ws.transaction() as s:
         add_alias(s, pid, "Ayase Haruka", None)
     _, faces = add_photo(ws, 1)
     assert label_faces(ws, faces, "person", user_id=None, name="ayase haruka").person_id == pid
@@ -52,7 +52,7 @@ def test_one_person_twice_in_a_photo_needs_confirmation(empty) -> None:
     assert queue_item(ws, b).verdict is None
     result = label_faces(ws, [b], "person", user_id=None, person_id=pid, confirm=True)
     assert result.flagged == [b]
-    with ws.sessions() as s:
+    with ws.reader() as s:
         detail = s.get(Decision, result.decision_ids[0]).detail
     assert detail == {"same_photo_confirmed": True}
 
@@ -62,7 +62,7 @@ def test_the_rule_sees_through_merges(empty) -> None:
     old, new = make_person(ws, "Old"), make_person(ws, "New")
     _, (a, b) = add_photo(ws, 2)
     label_faces(ws, [a], "person", user_id=None, person_id=old)
-    with ws.session() as s:
+    with ws.transaction() as s:
         merge_people(s, old, new, None)
     with pytest.raises(SamePersonInPhoto):
         label_faces(ws, [b], "person", user_id=None, person_id=new)

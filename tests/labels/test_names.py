@@ -38,7 +38,7 @@ def test_romaji_name_found_by_kana(empty) -> None:
 
 def test_aliases_match_and_say_which(empty) -> None:
     pid = make_person(empty, "橋本環奈")
-    with empty.session() as s:
+    with empty.transaction() as s:
         add_alias(s, pid, "Kanna-chan", None)
     [match] = suggest_names(empty, "kanna-c")
     assert match.person_id == pid
@@ -57,7 +57,7 @@ def test_recent_use_breaks_ties(empty) -> None:
     first, second = make_person(ws, "Yui A"), make_person(ws, "Yui B")
     _, (face,) = add_photo(ws, 1)
     assert names(ws, "yui") == ["Yui A", "Yui B"]
-    with ws.session() as s:
+    with ws.transaction() as s:
         decide(s, face, PERSON, person_id=second)
     assert names(ws, "yui") == ["Yui B", "Yui A"]
     assert [m.person_id for m in suggest_names(ws, "")] == [second]
@@ -67,7 +67,7 @@ def test_recent_use_breaks_ties(empty) -> None:
 def test_merged_people_are_found_under_their_new_name(empty) -> None:
     ws = empty
     old, new = make_person(ws, "Nanase"), make_person(ws, "七瀬")
-    with ws.session() as s:
+    with ws.transaction() as s:
         merge_people(s, old, new, None)
     [match] = suggest_names(ws, "nanase")
     assert (match.person_id, match.name, match.matched) == (new, "七瀬", "Nanase")
@@ -110,7 +110,7 @@ def test_other_spellings_find_the_person(empty) -> None:
 
 def test_creating_another_spelling_of_a_name_is_refused_unless_asked(empty) -> None:
     hugo = make_person(empty, "Hugo_Chavez")
-    with empty.session() as s:
+    with empty.transaction() as s:
         add_alias(s, hugo, "El Comandante", None)
     _, faces = add_photo(empty, 3)
     # the name as it is (case and width aside) is the person, as before

@@ -35,7 +35,7 @@ def test_merge_then_unmerge_restores_exactly(empty) -> None:
     a, b = make_person(ws, "A"), make_person(ws, "B")
     faces_a = label_many(ws, a, 3, "/a")
     faces_b = label_many(ws, b, 2, "/b")
-    with ws.session() as s:
+    with ws.transaction() as s:
         event = ops.merge_people(s, a, b, None)
     assert faces_of(ws, b) == sorted(faces_a + faces_b)
     assert person_detail(ws, b).merged[0].id == a
@@ -43,24 +43,24 @@ def test_merge_then_unmerge_restores_exactly(empty) -> None:
     assert [p.id for p in list_people(ws).people] == [b]
     later = label_many(ws, a, 1, "/a-later")  # naming A while merged names B, as shown
     assert person_detail(ws, b).faces == 6
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.undo_event(s, event, None)
     assert faces_of(ws, a) == sorted(faces_a)
     assert faces_of(ws, b) == sorted(faces_b + later)
-    with ws.session() as s, pytest.raises(ops.PersonOpError, match="already undone"):
+    with ws.transaction() as s, pytest.raises(ops.PersonOpError, match="already undone"):
         ops.undo_event(s, event, None)
 
 
 def test_merge_refuses_cycles_and_double_merges(empty) -> None:
     ws = empty
     a, b, c = (make_person(ws, n) for n in "ABC")
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.merge_people(s, a, b, None)
-    with ws.session() as s, pytest.raises(ops.PersonOpError, match="themselves"):
+    with ws.transaction() as s, pytest.raises(ops.PersonOpError, match="themselves"):
         ops.merge_people(s, b, a, None)
-    with ws.session() as s, pytest.raises(ops.PersonOpError, match="already merged"):
+    with ws.transaction() as s, pytest.raises(ops.PersonOpError, match="already merged"):
         ops.merge_people(s, a, c, None)
-    with ws.session() as s, pytest.raises(LookupError):
+    with ws.transaction() as s, pytest.raises(LookupError):
         ops.merge_people(s, c, 999, None)
 
 
@@ -77,10 +77,10 @@ def test_every_change_undoes(empty, change, check) -> None:
     ws = empty
     person = make_person(ws, "Ayase")
     before = check(person_detail(ws, person))
-    with ws.session() as s:
+    with ws.transaction() as s:
         event = change(s, person)
     assert check(person_detail(ws, person)) != before
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.undo_event(s, event, None)
     assert check(person_detail(ws, person)) == before
     history = person_detail(ws, person).history
@@ -90,14 +90,14 @@ def test_every_change_undoes(empty, change, check) -> None:
 def test_removing_an_alias_or_group_undoes(empty) -> None:
     ws = empty
     person = make_person(ws, "Mei")
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.add_alias(s, person, "ヒマワリ", None)
         ops.add_tag(s, person, "Stars", None)
-    with ws.session() as s:
+    with ws.transaction() as s:
         alias_gone = ops.remove_alias(s, person, "ヒマワリ", None)
         tag_gone = ops.remove_tag(s, person, "Stars", None)
     assert suggest_names(ws, "ひま") == []
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.undo_event(s, alias_gone, None)
         ops.undo_event(s, tag_gone, None)
     detail = person_detail(ws, person)
@@ -108,7 +108,7 @@ def test_removing_an_alias_or_group_undoes(empty) -> None:
 def test_bad_changes_say_why(empty) -> None:
     ws = empty
     a, _b = make_person(ws, "Aoi"), make_person(ws, "Rin")
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.add_alias(s, a, "aoi-chan", None)
     for change, message in [
         (lambda s: ops.rename_person(s, a, "   ", None), "empty"),
@@ -118,7 +118,7 @@ def test_bad_changes_say_why(empty) -> None:
         (lambda s: ops.set_hidden(s, a, False, None), "already shown"),
         (lambda s: ops.unmerge_person(s, a, None), "not merged"),
     ]:
-        with ws.session() as s, pytest.raises(ops.PersonOpError, match=message):
+        with ws.transaction() as s, pytest.raises(ops.PersonOpError, match=message):
             change(s)
 
 
@@ -155,15 +155,15 @@ def test_cover_is_chosen_or_typical(empty) -> None:
     automatic = person_detail(ws, person).cover_face_id
     assert automatic in faces
     other = next(f for f in faces if f != automatic)
-    with ws.session() as s:
+    with ws.transaction() as s:
         event = ops.set_cover(s, person, other, None)
     assert person_detail(ws, person).cover_face_id == other
     assert list_people(ws).people[0].cover_face_id == other
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.undo_event(s, event, None)
     assert person_detail(ws, person).cover_face_id == automatic
     _, stranger = add_photo(ws, 1, folder="/x")
-    with ws.session() as s, pytest.raises(ops.PersonOpError, match="not one of"):
+    with ws.transaction() as s, pytest.raises(ops.PersonOpError, match="not one of"):
         ops.set_cover(s, person, stranger[0], None)
 
 
@@ -171,7 +171,7 @@ def test_people_list_filters(empty) -> None:
     ws = empty
     a, b, c = make_person(ws, "桜井"), make_person(ws, "Sakura"), make_person(ws, "Hidden")
     label_many(ws, b, 2, "/b")
-    with ws.session() as s:
+    with ws.transaction() as s:
         ops.add_tag(s, a, "Group", None)
         ops.set_hidden(s, c, True, None)
     assert [p.name for p in list_people(ws).people] == ["Sakura", "桜井"]

@@ -38,7 +38,7 @@ def truth(ws: Workspace) -> dict[int, str]:
     """Face id -> the ORL subject folder its photo came from."""
     from faceloop.db.models import Face
 
-    with ws.sessions() as session:
+    with ws.reader() as session:
         rows = session.execute(
             select(Face.id, ImageOrigin.path).join(
                 ImageOrigin, ImageOrigin.image_id == Face.image_id
@@ -48,7 +48,7 @@ def truth(ws: Workspace) -> dict[int, str]:
 
 
 def labels(ws: Workspace) -> list[tuple]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.execute(
             select(
                 FaceLabel.face_id, FaceLabel.verdict, FaceLabel.person_id, FaceLabel.decision_id
@@ -62,7 +62,7 @@ def test_train_predict_and_confirm_on_orl(orl_workspace: Workspace) -> None:
     with pytest.raises(NotEnoughLabels, match="no person has 30 labelled faces"):
         train(ws)
     before = labels(ws)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         decisions = session.scalar(select(func.count(Decision.id)))
 
     first = train(ws, min_per_class=3)
@@ -72,7 +72,7 @@ def test_train_predict_and_confirm_on_orl(orl_workspace: Workspace) -> None:
     assert result.faces >= 100
 
     assert labels(ws) == before, "predicting changed a human label"
-    with ws.sessions() as session:
+    with ws.reader() as session:
         assert session.scalar(select(func.count(Decision.id))) == decisions
         top = session.execute(
             select(Prediction.face_id, Person.name)
@@ -84,19 +84,19 @@ def test_train_predict_and_confirm_on_orl(orl_workspace: Workspace) -> None:
     print(f"ORL unlabelled faces predicted right: {right}/{len(top)}")
     assert right / len(top) >= 0.95
 
-    page = confirm_page(ws.sessions(), order="confident")
+    page = confirm_page(ws.reader(), order="confident")
     assert page is not None and 1 <= len(page.suggestions) <= 24
     assert len(page.reference_face_ids) == 3
     wrong = [s.face_id for s in page.suggestions if who[s.face_id] != page.person_name]
     accepted = [s.face_id for s in page.suggestions if s.face_id not in wrong]
-    with ws.session() as session:
+    with ws.transaction() as session:
         batch = answer_page(session, page.person_id, accepted, wrong[:1] or accepted[-1:])
-    with ws.sessions() as session:
+    with ws.reader() as session:
         origins = session.scalars(
             select(Decision.origin).where(Decision.batch == batch).distinct()
         ).all()
         assert origins == ["suggestion"]
-    with ws.session() as session:
+    with ws.transaction() as session:
         undo_batch(session, batch)
     assert labels(ws) == before
 
@@ -104,26 +104,26 @@ def test_train_predict_and_confirm_on_orl(orl_workspace: Workspace) -> None:
 @needs_data
 def test_a_no_is_remembered_and_learned_from(orl_workspace: Workspace) -> None:
     ws = orl_workspace
-    if not ws.sessions().scalar(select(func.count(Model.id))):
+    if not ws.reader().scalar(select(func.count(Model.id))):
         train(ws, min_per_class=3)
         predict(ws)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         first = next_suggestions(session, limit=1)[0]
-    with ws.session() as session:
+    with ws.transaction() as session:
         answer_page(session, first.person_id, [], [first.face_id])
-    with ws.sessions() as session:
+    with ws.reader() as session:
         offered = next_suggestions(session, person_id=first.person_id, limit=1000)
         assert first.face_id not in {s.face_id for s in offered}
 
     again = train(ws, min_per_class=3)
     assert again.warm_started
-    with ws.sessions() as session:
+    with ws.reader() as session:
         model = session.get(Model, again.model_id)
         previous = session.get(Model, again.parent_id)
     assert model.metrics["refusals"] >= 1
     assert model.classes[: len(previous.classes)] == previous.classes, "a person lost her row"
     predict(ws)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         offered = next_suggestions(session, person_id=first.person_id, limit=1000)
         assert first.face_id not in {s.face_id for s in offered}
 
@@ -153,5 +153,5 @@ def test_identify_two_known_people(tmp_path: Path) -> None:
             assert face.candidates == sorted(face.candidates, key=lambda c: -c.score)
         strict = identify(ws, photo, threshold=1.01)
         assert {f.name for f in strict.faces} == {"unknown"}
-        with ws.sessions() as session:
+        with ws.reader() as session:
             assert session.scalar(select(func.count(Image.id))) == 9

@@ -44,9 +44,9 @@ def test_skip_sends_a_face_to_the_back_for_that_user_only(empty) -> None:
     for n in range(4):
         add_photo(ws, 1, folder=f"/p/{n}")
     order = ids(next_faces(ws, owner, limit=4))
-    with ws.session() as s:
+    with ws.transaction() as s:
         decide(s, order[0], SKIP, user_id=owner)
-    with ws.session() as s:
+    with ws.transaction() as s:
         decide(s, order[1], SKIP, user_id=owner)
     page = next_faces(ws, owner, limit=4)
     assert ids(page) == [order[2], order[3], order[0], order[1]]
@@ -59,11 +59,11 @@ def test_labelled_faces_leave_and_undone_ones_return(empty) -> None:
     ws = empty
     person = make_person(ws, "Aya")
     faces = [add_photo(ws, 1, folder=f"/p/{n}")[1][0] for n in range(3)]
-    with ws.session() as s:
+    with ws.transaction() as s:
         decision = decide(s, faces[0], PERSON, person_id=person)
     page = next_faces(ws, None, limit=5)
     assert faces[0] not in ids(page) and page.remaining == 2
-    with ws.session() as s:
+    with ws.transaction() as s:
         undo(s, decision.id)
     assert faces[0] in ids(next_faces(ws, None, limit=5))
 
@@ -74,7 +74,7 @@ def test_filters_by_folder_and_date(empty) -> None:
     _, (b,) = add_photo(ws, 1, folder="/idols/group-a/live")
     image_c, (c,) = add_photo(ws, 1, folder="/idols/group-ab")
     assert set(ids(next_faces(ws, None, QueueFilter(folder="/idols/group-a")))) == {a, b}
-    with ws.session() as s:
+    with ws.transaction() as s:
         old = date.today() - timedelta(days=30)
         s.execute(update(Image).where(Image.id == image_c).values(first_seen=old))
     recent = QueueFilter(since=date.today() - timedelta(days=1))
@@ -127,7 +127,7 @@ def test_changes_from_another_process_show_at_the_next_request(empty) -> None:
     try:
         _, (face,) = add_photo(other, 1, folder="/elsewhere")
         person = make_person(other, "Elsewhere")
-        with other.session() as s:
+        with other.transaction() as s:
             decide(s, face, PERSON, person_id=person)
     finally:
         other.close()

@@ -13,7 +13,7 @@ def test_faces_of_a_merged_person_count_for_the_target(empty) -> None:
     second = [add_photo(ws, 1, folder=f"/b{n}")[1][0] for n in range(3)]
     label_faces(ws, first, "person", user_id=None, person_id=aya)
     label_faces(ws, second, "person", user_id=None, person_id=ayase)
-    with ws.session() as s:
+    with ws.transaction() as s:
         merge_people(s, aya, ayase, None)
 
     status = workspace_status(ws)

@@ -42,7 +42,7 @@ def build_learning_workspace(root: Path) -> Path:
 
 def subjects(ws: Workspace) -> dict[int, str]:
     """Face id -> the folder its photo came from (the ORL subject, or the known person)."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         rows = session.execute(
             select(Face.id, ImageOrigin.path).join(
                 ImageOrigin, ImageOrigin.image_id == Face.image_id

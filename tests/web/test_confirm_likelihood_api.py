@@ -40,7 +40,7 @@ def client(root: Path) -> Iterator[TestClient]:
 
 
 def set_calibration(root: Path, calibration: dict | None) -> None:
-    with open_workspace(root) as ws, ws.session() as session:
+    with open_workspace(root) as ws, ws.transaction() as session:
         model = session.scalar(select(Model).order_by(Model.id.desc()))
         metrics = {k: v for k, v in model.metrics.items() if k != "calibration"}
         if calibration is not None:

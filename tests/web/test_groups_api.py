@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from faceloop.db.models import Face, ImageOrigin
-from faceloop.grouping.groups import recluster
+from faceloop.grouping.run import recluster
 from faceloop.jobs.queue import run_job
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
@@ -35,7 +35,7 @@ def api(gws) -> TestClient:
 
 def subjects(ws) -> dict[int, str]:
     """Face id -> the ORL subject folder its photo came from."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         rows = session.execute(
             select(Face.id, ImageOrigin.path).join(
                 ImageOrigin, ImageOrigin.image_id == Face.image_id

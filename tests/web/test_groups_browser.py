@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from faceloop.grouping.groups import recluster
+from faceloop.grouping.run import recluster
 from faceloop.workspace import open_workspace
 from tests.conftest import needs_data
 from tests.web.browsing import serving

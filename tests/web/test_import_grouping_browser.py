@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from faceloop.grouping.groups import count_groups, count_ungrouped
 from faceloop.grouping.job import CLUSTER
+from faceloop.grouping.views import count_groups, count_ungrouped
 from faceloop.ingest.run import import_photos
 from faceloop.jobs import queue as jobs
 from faceloop.workspace import init_workspace, open_workspace

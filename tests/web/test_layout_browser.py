@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faceloop.db.models import Person
-from faceloop.grouping.groups import recluster
+from faceloop.grouping.run import recluster
 from faceloop.ingest.run import import_photos
 from faceloop.web.security import set_password
 from faceloop.workspace import init_workspace, open_workspace
@@ -62,7 +62,7 @@ def server(learning_template: Path, tmp_path_factory):
         import_photos(ws, sorted((DATA / "group").glob("face_recognition_*.jpg")), workers=1)
         assert recluster(ws).groups >= 2
         ids = page_ids(ws)
-        with ws.sessions() as session:
+        with ws.reader() as session:
             assert session.scalar(select(func.count()).select_from(Person)) >= 5
     assert all(ids.values()), ids
     with serving(root) as server:

@@ -49,7 +49,7 @@ def api(lws: Workspace) -> TestClient:
 
 
 def labels(ws: Workspace) -> list[tuple]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.execute(
             select(FaceLabel.face_id, FaceLabel.verdict, FaceLabel.person_id).order_by(
                 FaceLabel.face_id
@@ -204,7 +204,7 @@ def test_a_page_accepts_the_kept_faces_and_refuses_the_rest_in_one_action(
         assert (face["verdict"], face["person_id"]) == ("person", page["person_id"])
     assert api.get(f"/api/v1/faces/{dropped}").json()["verdict"] is None
     assert offered(api, page["person_id"]).isdisjoint([*kept, dropped])
-    with lws.sessions() as session:
+    with lws.reader() as session:
         verdicts = session.scalars(select(Decision.verdict).where(Decision.batch == batch)).all()
     assert sorted(verdicts) == sorted(["person"] * len(kept) + ["reject"])
 

@@ -146,7 +146,7 @@ def test_the_old_shape_and_per_face_people_mix(api, cws) -> None:
 
 
 def test_naming_one_person_twice_in_a_photo_needs_confirming(api, cws) -> None:
-    with cws.sessions() as session:
+    with cws.reader() as session:
         image = session.scalar(
             select(Face.image_id).group_by(Face.image_id).having(func.count() >= 2).limit(1)
         )
@@ -224,7 +224,7 @@ def test_a_mixed_page_of_the_model_takes_its_sure_guesses_then_look_alikes(
     root = tmp_path / "ws"
     shutil.copytree(learning_template, root)
     with open_workspace(root) as ws:
-        with ws.sessions() as session:
+        with ws.reader() as session:
             threshold = session.scalar(select(Model.threshold).order_by(Model.id.desc()))
         truth = subjects(ws)
         with TestClient(create_app(ws, WebSettings(allowed_hosts={"testserver"}))) as api:

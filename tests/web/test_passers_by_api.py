@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from faceloop.db.models import Decision, Face
-from faceloop.grouping.groups import recluster
+from faceloop.grouping.run import recluster
 from faceloop.jobs import queue as jobs
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import Workspace, init_workspace, open_workspace
@@ -44,7 +44,7 @@ def cws(tmp_path: Path, crowd_template: Path):
 
 def face_areas(ws: Workspace) -> dict[int, tuple[int, int]]:
     """Face id -> (its photo, its box's area)."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         rows = session.execute(
             select(Face.id, Face.image_id, Face.left, Face.top, Face.right, Face.bottom)
         ).all()
@@ -61,7 +61,7 @@ def grouped_faces(api: TestClient) -> set[int]:
 
 
 def decisions(ws: Workspace) -> int:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.scalar(select(func.count(Decision.id)))
 
 
@@ -104,7 +104,7 @@ def test_a_page_marks_the_kept_faces_unknown_in_one_undoable_action(api, cws) ->
         assert ok(api.get(f"/api/v1/faces/{face_id}"))["verdict"] == "unknown"
     for face_id in dropped:
         assert ok(api.get(f"/api/v1/faces/{face_id}"))["verdict"] is None
-    with cws.sessions() as session:
+    with cws.reader() as session:
         made = session.execute(
             select(Decision.face_id, Decision.verdict, Decision.origin, Decision.detail).where(
                 Decision.batch == result["batch"]

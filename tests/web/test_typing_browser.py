@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from faceloop.grouping.groups import recluster
+from faceloop.grouping.run import recluster
 from faceloop.ingest.run import import_photos
 from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data

@@ -202,7 +202,7 @@ def plan_export(ws: Workspace, options: DatasetOptions) -> ExportPlan:
         raise ValueError(f"unknown crop {options.crop!r}; choose 112, 150 or photo")
     since = _since(options.since)
     notes: list[str] = []
-    with ws.sessions() as session:
+    with ws.reader() as session:
         roots = person_roots(session)
         wanted_people = _named_people(session, options.people)
         ids, owners, stamps = _labelled(session, roots)
@@ -379,7 +379,7 @@ def stream_faces(
     chip_wanted = crop == "150"
     for start in range(0, plan.faces, chunk):
         ids = plan.face_ids[start : start + chunk].tolist()
-        with ws.sessions() as session:
+        with ws.reader() as session:
             rows = {row.id: row for row in _face_rows(session, ids)}
             origins = _origins(session, {row.image_id for row in rows.values()})
         for offset, face_id in enumerate(ids):
@@ -479,7 +479,7 @@ def _photo_loader(ws: Workspace, key: str) -> Callable[[], bytes]:
 
 
 def _card(ws: Workspace, options: DatasetOptions, plan: ExportPlan) -> DatasetCard:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         model = session.scalar(select(Model).order_by(Model.id.desc()).limit(1))
     detect = ws.settings.detect
     described = (

@@ -87,7 +87,7 @@ class ForgetResult:
 
 def find_person(ws: Workspace, name: str) -> int:
     """The one person a name, an alias or "#id" means; UnknownPerson otherwise."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         matches = people_named(session, name)
         if not matches:
             raise UnknownPerson(f"no person called {name!r} (check the name, or use #id)")
@@ -101,7 +101,7 @@ def find_person(ws: Workspace, name: str) -> int:
 
 
 def plan_forget(ws: Workspace, person_id: int) -> ForgetPlan:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         person = session.get(Person, person_id)
         if person is None:
             raise UnknownPerson(f"no person #{person_id}")
@@ -123,7 +123,7 @@ def forget_person(ws: Workspace, person_id: int, user_id: int | None = None) -> 
     """Remove the person and everything of theirs (see the module doc); irreversible."""
     owner = _OWNER_PREFIX + uuid.uuid4().hex[:16]
     notes: list[str] = []
-    with ws.session() as session:
+    with ws.transaction() as session:
         person = session.get(Person, person_id)
         if person is None:
             raise UnknownPerson(f"no person #{person_id}")
@@ -295,7 +295,7 @@ def _delete_models(session: Session, model_ids: list[int]) -> list[str]:
 
 def _delete_unused_blobs(ws: Workspace, keys: set[str], owner: str) -> int:
     removed = 0
-    with ws.session() as session:
+    with ws.transaction() as session:
         for key in sorted(keys):
             used = session.scalar(
                 select(func.count()).select_from(

@@ -245,7 +245,7 @@ class _Run:
         sha = sha256(face.image)
         if sha in batch_shas:
             return "again"
-        with self.ws.sessions() as session:
+        with self.ws.reader() as session:
             known = _image_faces(session, sha)
         if known == []:
             raise _Refused("already in the workspace, where no face was found in it")
@@ -318,13 +318,13 @@ class _Run:
             blobs[sha256(crop)] = crop
             rows.append((found, sha256(chip), sha256(crop)))
         keys = sorted(blobs)
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             for key in keys:
                 session.merge(BlobJournal(key=key, owner=self.owner))
         for key in keys:
             self.ws.blobs.put_as(key, blobs[key])
         detector = self.ws.settings.detect.detector
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             image = Image(
                 sha256=item.sha,
                 phash=item.phash,
@@ -426,7 +426,7 @@ class _Run:
 
     def _label_known(self, face_ids: list[int], face: ImportedFace, verdict: str, name) -> None:
         """The image is in the workspace already: label its face if nobody has decided on it."""
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             if len(face_ids) == 1:
                 target = face_ids[0]
             else:
@@ -557,7 +557,7 @@ def _face_keys(ws: Workspace) -> dict[str, int]:
     """Crop and chip blob keys to their face: a dataset exported from this workspace holds the
     very bytes, and importing it back must find the faces it came from, not add copies."""
     keys: dict[str, int] = {}
-    with ws.sessions() as session:
+    with ws.reader() as session:
         for face_id, crop_key, chip_key in session.execute(
             select(Face.id, Face.crop_key, Face.chip_key)
         ):
@@ -567,7 +567,7 @@ def _face_keys(ws: Workspace) -> dict[str, int]:
 
 
 def _source_id(ws: Workspace, name: str) -> int:
-    with ws.session() as session:
+    with ws.transaction() as session:
         found = session.scalar(
             select(Source.id).where(Source.kind == SOURCE_KIND, Source.name == name)
         )
@@ -580,7 +580,7 @@ def _source_id(ws: Workspace, name: str) -> int:
 
 
 def _forgotten_keys(ws: Workspace) -> set[str]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         rows = session.execute(select(ForgottenPerson.name, ForgottenPerson.aliases)).all()
     keys = set()
     for name, aliases in rows:

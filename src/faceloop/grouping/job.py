@@ -34,7 +34,7 @@ def check_cluster_params(threshold: float | None = None, adapt: bool | None = No
 def cluster_job(ws: Workspace, params: dict, progress: Progress) -> dict:
     """Params (all optional): threshold (else learned from the labels), adapt (default: the
     `adapt_groups` setting)."""
-    from faceloop.grouping.groups import recluster
+    from faceloop.grouping.run import recluster
 
     try:
         checked = check_cluster_params(params.get("threshold"), params.get("adapt"))
@@ -75,7 +75,7 @@ def submit_cluster(ws: Workspace, params: dict | None = None, user_id: int | Non
 
 def decisions_since_cluster(ws: Workspace) -> int:
     """Human decisions since the last run (or attempt) started."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return new_decisions(session, job_mark(last_job(session, CLUSTER)))
 
 
@@ -88,7 +88,7 @@ def maybe_recluster(ws: Workspace) -> int | None:
         after = ws.settings.train.recluster_after
         if after <= 0:
             return None
-        with ws.sessions() as session:
+        with ws.reader() as session:
             last = last_job(session, CLUSTER)
             if last is not None and last.status in ACTIVE:
                 return None
@@ -106,6 +106,6 @@ def maybe_recluster(ws: Workspace) -> int | None:
 
 
 def _no_groups_left(ws: Workspace) -> bool:
-    from faceloop.grouping.groups import count_groups
+    from faceloop.grouping.views import count_groups
 
     return count_groups(ws)[0] == 0

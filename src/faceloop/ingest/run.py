@@ -283,7 +283,7 @@ class _ImportRun:
             self.progress.faces += len(result.faces)
         else:
             self.summary.near_copies += 1
-            with self.ws.session() as session:
+            with self.ws.transaction() as session:
                 self._label(session, original, item.file)
         self._tell()
         for duplicate in self.waiting.pop(item.sha, []):
@@ -304,7 +304,7 @@ class _ImportRun:
 
     def _stored_look(self, image_id: int) -> tuple[bytes | None, np.ndarray]:
         """The signature and face embeddings of a stored photo, read back from its blob."""
-        with self.ws.sessions() as session:
+        with self.ws.reader() as session:
             sha = session.scalar(select(Image.sha256).where(Image.id == image_id))
             vectors = session.scalars(select(Face.embedding).where(Face.image_id == image_id))
             faces = np.array(
@@ -323,12 +323,12 @@ class _ImportRun:
                 blobs += [(sha256(face.chip_jpeg), face.chip_jpeg)]
                 blobs += [(sha256(face.crop_jpeg), face.crop_jpeg)]
         keys = sorted({key for key, _ in blobs})
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             for key in keys:
                 session.merge(BlobJournal(key=key, owner=self.owner))
         for key, data in blobs:
             self.ws.blobs.put_as(key, data)
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             image = Image(
                 sha256=item.sha,
                 phash=photo.phash,
@@ -391,7 +391,7 @@ class _ImportRun:
     def _duplicate(self, file: PhotoFile, image_id: int) -> None:
         """The same bytes as a stored photo: remember where they were seen too, and let a
         folder name label the face if no one has labelled it yet."""
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             self._add_origin(session, image_id, file)
             self._label(session, image_id, file)
         self.summary.exact_duplicates += 1
@@ -429,7 +429,7 @@ class _ImportRun:
         return self.people[name]
 
     def _image_by_sha(self, sha: str) -> int | None:
-        with self.ws.sessions() as session:
+        with self.ws.reader() as session:
             return session.scalar(select(Image.id).where(Image.sha256 == sha))
 
     def _release_waiting(self, sha: str, reason: str) -> None:
@@ -461,7 +461,7 @@ class _ImportRun:
 
 
 def _source_id(workspace: Workspace, kind: str, name: str) -> int:
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         found = session.scalar(select(Source.id).where(Source.kind == kind, Source.name == name))
         if found is not None:
             return found
@@ -472,7 +472,7 @@ def _source_id(workspace: Workspace, kind: str, name: str) -> int:
 
 
 def _load_near_copy_index(workspace: Workspace) -> NearCopyIndex:
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         rows = session.execute(
             select(Image.id, Image.phash).where(Image.near_copy_of_id.is_(None))
         ).all()
@@ -516,7 +516,7 @@ def recover_interrupted(workspace: Workspace) -> int:
     were deleted."""
     workspace.blobs.remove_temporaries()
     removed = 0
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         owners = session.scalars(select(BlobJournal.owner).distinct()).all()
         for owner in owners:
             if _owner_alive(workspace, owner):

@@ -109,7 +109,7 @@ def _info(job: Job) -> JobInfo:
 def create_job(ws: Workspace, kind: str, params: dict, user_id: int | None = None) -> int:
     if kind not in kinds():
         raise ValueError(f"unknown kind of job {kind!r}; known: {', '.join(kinds())}")
-    with ws.session() as session:
+    with ws.transaction() as session:
         job = Job(kind=kind, params=params, status=QUEUED, user_id=user_id, message="waiting")
         session.add(job)
         session.flush()
@@ -124,7 +124,7 @@ def submit(ws: Workspace, kind: str, params: dict, user_id: int | None = None) -
 
 
 def get_job(ws: Workspace, job_id: int) -> JobInfo:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise LookupError(f"no job {job_id}")
@@ -132,7 +132,7 @@ def get_job(ws: Workspace, job_id: int) -> JobInfo:
 
 
 def list_jobs(ws: Workspace, *, active: bool = False, limit: int = 20) -> list[JobInfo]:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 200)))
         if active:
             query = query.where(Job.status.in_(ACTIVE))
@@ -141,7 +141,7 @@ def list_jobs(ws: Workspace, *, active: bool = False, limit: int = 20) -> list[J
 
 def run_job(ws: Workspace, job_id: int) -> JobInfo:
     """Run a job here and now, recording its progress and outcome."""
-    with ws.session() as session:
+    with ws.transaction() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise LookupError(f"no job {job_id}")
@@ -163,7 +163,7 @@ def run_job(ws: Workspace, job_id: int) -> JobInfo:
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, kind)
         result, status, message = None, FAILED, _reason(exc)
-    with ws.session() as session:
+    with ws.transaction() as session:
         job = session.get(Job, job_id)
         job.status, job.result, job.message, job.finished_at = status, result, message, utcnow()
         if status == DONE and job.total is not None:
@@ -191,7 +191,7 @@ class _Reporter:
         if now - self.last < PROGRESS_INTERVAL and (total is None or done < total):
             return
         self.last = now
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             session.execute(
                 update(Job)
                 .where(Job.id == self.job_id)
@@ -250,7 +250,7 @@ class JobQueue:
             self.consumer = None
 
     def requeue_interrupted(self) -> list[int]:
-        with self.ws.session() as session:
+        with self.ws.transaction() as session:
             ids = list(session.scalars(select(Job.id).where(Job.status == RUNNING)))
             for job_id in ids:
                 job = session.get(Job, job_id)
@@ -330,8 +330,8 @@ def _group_after_import(ws: Workspace, faces: int) -> tuple[int, int | None]:
     """New unlabelled faces are grouped by themselves, so the groups page has them when the
     user gets there: (faces not grouped yet, the grouping job started or already running).
     No job when `recluster_after` is 0 (grouping only on request): the page offers it."""
-    from faceloop.grouping.groups import count_ungrouped
     from faceloop.grouping.job import active_cluster_job, submit_cluster
+    from faceloop.grouping.views import count_ungrouped
 
     ungrouped = count_ungrouped(ws) if faces else 0
     if not ungrouped:

@@ -24,7 +24,7 @@ _submitting = threading.Lock()
 
 def active_job(ws: Workspace, kind: str) -> int | None:
     """The newest queued or running job of this kind."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.scalar(
             select(Job.id)
             .where(Job.kind == kind, Job.status.in_(ACTIVE))
@@ -66,6 +66,6 @@ def submit_once(
         running = active_job(ws, kind)
         if running is not None:
             return running, False
-        with ws.sessions() as session:
+        with ws.reader() as session:
             mark = session.scalar(select(func.max(Decision.id))) or 0
         return submit(ws, kind, {**(params or {}), "decision_mark": mark}, user_id), True

@@ -75,7 +75,7 @@ def activity(
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     limit = max(1, min(limit, MAX_LIMIT))
-    with ws.sessions() as session:
+    with ws.reader() as session:
         members = merged_person_ids(session, person_id) if person_id is not None else None
         entries: list[ActivityEntry] = []
         if kind in (None, DECISION):

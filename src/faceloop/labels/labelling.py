@@ -105,7 +105,7 @@ def label_faces(
     if names_person and person_id is None:
         person_id = exact_person(ws, name)
     batch = new_batch()
-    with ws.session() as session:
+    with ws.transaction() as session:
         _check_faces(session, unique)
         if names_person and person_id is None:
             person_id = create_person(session, name, user_id, new_person=new_person)
@@ -172,7 +172,7 @@ def same_person_conflicts(
 
 def undo_action(ws: Workspace, batch: str, user_id: int | None) -> UndoResult:
     """Take back a whole action (every decision in its batch that still stands)."""
-    with ws.session() as session:
+    with ws.transaction() as session:
         events = undo_batch(session, batch, user_id)
         if not events:
             raise ValueError("this action was already undone")
@@ -180,7 +180,7 @@ def undo_action(ws: Workspace, batch: str, user_id: int | None) -> UndoResult:
 
 
 def undo_decision(ws: Workspace, decision_id: int, user_id: int | None) -> UndoResult:
-    with ws.session() as session:
+    with ws.transaction() as session:
         event = undo(session, decision_id, user_id)
         return UndoResult(event.batch, [event.id], [event.face_id])
 

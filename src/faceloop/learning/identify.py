@@ -113,7 +113,7 @@ def _threshold(workspace: Workspace, model: Model, asked: float | None) -> float
 
 
 def _names(workspace: Workspace, person_ids: set[int]) -> dict[int, str]:
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         rows = session.execute(
             select(Person.id, Person.name).where(Person.id.in_(person_ids))
         ).all()

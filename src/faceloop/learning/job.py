@@ -145,7 +145,7 @@ def submit_train(ws: Workspace, params: dict | None = None, user_id: int | None 
 
 def new_decisions(ws: Workspace) -> int:
     """Human decisions since the last training run (or attempt) started."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return job_rules.new_decisions(session, _mark(session))
 
 
@@ -164,7 +164,7 @@ def _maybe_retrain(ws: Workspace) -> int | None:
     settings = ws.settings.train
     if settings.retrain_after <= 0:
         return None
-    with ws.sessions() as session:
+    with ws.reader() as session:
         last = job_rules.last_job(session, TRAIN)
         if last is not None and last.status in ACTIVE:
             return None

@@ -56,7 +56,7 @@ def guess(workspace: Workspace, model: Model, progress: Progress = _quiet) -> Gu
     people, scores); nothing is written."""
     estimator = load_estimator(workspace, model)
     k = min(workspace.settings.train.top_k, len(model.classes))
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         face_ids, embeddings = unlabelled_faces(session)
     total = len(face_ids)
     progress(0, total, f"predicting {total:,} faces with model {model.id}")
@@ -66,7 +66,7 @@ def guess(workspace: Workspace, model: Model, progress: Progress = _quiet) -> Gu
         if model.kind == "head":
             X = embeddings[start : start + CHUNK]
         else:
-            with workspace.sessions() as session:
+            with workspace.reader() as session:
                 X = crops(workspace, _crop_keys(session, chunk))
         guesses.append((chunk, *estimator.predict_top_k(X, k=k)))
         progress(min(start + CHUNK, total), total, "predicting")
@@ -77,7 +77,7 @@ def write_guesses(workspace: Workspace, model_id: int, guesses: Guesses) -> None
     """Replace the stored predictions with these. Written after the model is done, not while
     it works, and in chunks: SQLite has one writer, and a labeller's answer must never wait
     long behind thousands of rows."""
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         session.execute(delete(Prediction))
     for chunk, ids, scores in guesses:
         if not _write(workspace, model_id, _rows(model_id, chunk, ids, scores)):
@@ -90,12 +90,12 @@ def _write(workspace: Workspace, model_id: int, rows: list[dict]) -> bool:
     and the photos left with no one else's face (the chunk is written again without those
     faces)."""
     try:
-        with workspace.session() as session:
+        with workspace.transaction() as session:
             session.execute(Prediction.__table__.insert(), rows)
         return True
     except IntegrityError:
         pass
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         if session.get(Model, model_id) is None:
             return False
         faces: set[int] = set()
@@ -136,7 +136,7 @@ def _crop_keys(session, face_ids: np.ndarray) -> list[str]:
 
 
 def get_model(workspace: Workspace, model_id: int) -> Model:
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         model = session.get(Model, model_id)
     if model is None:
         raise NoModel(f"no model {model_id}")

@@ -57,7 +57,7 @@ class ModelSummary:
 
 def model_summaries(workspace: Workspace, limit: int = 100) -> list[ModelSummary]:
     """Newest first."""
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         models = session.scalars(select(Model).order_by(Model.id.desc()).limit(limit)).all()
         names = dict(session.execute(select(Person.id, Person.name)).all())
     names[0] = "other"

@@ -82,7 +82,7 @@ def train(
     started = time.monotonic()
 
     progress(0, 4, "gathering labelled faces")
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         labelled = labelled_faces(session)
         refusals = standing_refusals(session)
         last_decision = session.scalar(select(func.max(Decision.id))) or 0
@@ -126,7 +126,7 @@ def train(
     metrics["warm_start"] = estimator.warm_start_
     metrics["refusals"] = len(refusals.face_ids)
     threshold = metrics["threshold"]["threshold"] if metrics["threshold"] else 0.0
-    with workspace.session() as session:
+    with workspace.transaction() as session:
         row = Model(
             kind=kind,
             classes=[int(c) for c in estimator.classes_],
@@ -167,7 +167,7 @@ def _latest(session, kind: str) -> Model | None:
 
 def latest_model(workspace: Workspace, kind: str | None = None) -> Model:
     """The model suggestions come from: the newest of the configured kind."""
-    with workspace.sessions() as session:
+    with workspace.reader() as session:
         model = _latest(session, kind or workspace.settings.train.kind)
     if model is None:
         raise NoModel("no model yet: label some faces, then train one (faceloop train)")

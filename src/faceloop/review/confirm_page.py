@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Face, FaceLabel, Image, Model, Person, Prediction
-from faceloop.grouping.groups import grouping_threshold
+from faceloop.grouping.run import grouping_threshold
 from faceloop.labels.decisions import PERSON, REJECT, SKIP, Verdict, decide_all, new_batch
 from faceloop.labels.labelling import SamePersonInPhoto, same_person_conflicts
 from faceloop.labels.names import exact_person
@@ -237,7 +237,7 @@ def _counting_both(ws: Workspace, view: ConfirmView, reach: str) -> ConfirmView:
     waiting, then 100) while nothing was answered."""
     if reach == CLOSE and not len(nearest_people(ws, radius=_radius(ws, CLOSE)).face_ids):
         reach = WIDE
-    with ws.sessions() as session:
+    with ws.reader() as session:
         model_pending = pending_count(session)
         pending = _pending_both(session, ws, None, model_pending, reach)
     return replace(view, pending=pending)
@@ -265,7 +265,7 @@ def _model_view(
     person_id: int | None,
     exclude: Collection[int],
 ) -> ConfirmView:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         if mode == PAGE_MODE:
             page = confirm_page(
                 session,
@@ -306,7 +306,7 @@ def _nearest_view(
         exclude=exclude,
         radius=_radius(ws, reach),
     )
-    with ws.sessions() as session:
+    with ws.reader() as session:
         items = _items(session, pick.suggestions, NEAREST, pick.references)
         model_id = session.scalar(select(Prediction.model_id).limit(1))
         reason, message = (None, "") if items else _why_nothing_near(session)
@@ -343,7 +343,7 @@ def _mixed_view(
     held = set(exclude)
     items: list[ConfirmItem] = []
     model_pending = 0
-    with ws.sessions() as session:
+    with ws.reader() as session:
         model_id = session.scalar(select(Prediction.model_id).limit(1))
         threshold = model_threshold(session) if source != NEAREST else None
 
@@ -490,7 +490,7 @@ def _judged(
     if not items:
         return items
     state = state_for(ws.engine)
-    with ws.sessions() as session, state.lock:
+    with ws.reader() as session, state.lock:
         if model_id is None and any(i.source == MODEL for i in items):
             model_id = session.scalar(select(func.max(Prediction.model_id)))
         model = model_calibration(state, session, model_id) if model_id is not None else None
@@ -687,7 +687,7 @@ def answer_suggestions(
     }
     # the person each face was suggested as, as the answer names them
     asked = {a.face_id: a.suggested_person_id or person_id for a in answers}
-    with ws.session() as session:
+    with ws.transaction() as session:
         roots: dict[int, int] = {}
         for suggested in asked.values():
             if suggested in roots:

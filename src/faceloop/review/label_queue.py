@@ -109,7 +109,7 @@ def next_faces(
     filters = filters or QueueFilter()
     limit = max(1, min(limit, MAX_BATCH))
     state = state_for(ws.engine)
-    with ws.sessions() as session, state.lock:
+    with ws.reader() as session, state.lock:
         open_mask = state.verdict == UNLABELLED
         if not filters.empty:
             open_mask &= _filter_mask(state, session, filters)
@@ -138,7 +138,7 @@ def next_faces(
 def queue_item(ws: Workspace, face_id: int, user_id: int | None = None) -> QueueItem:
     """One face as the label page shows it, whatever its label (for undo and direct links)."""
     state = state_for(ws.engine)
-    with ws.sessions() as session, state.lock:
+    with ws.reader() as session, state.lock:
         pos = state.position(face_id)
         if pos is None:
             raise LookupError(f"no face {face_id}")
@@ -147,7 +147,7 @@ def queue_item(ws: Workspace, face_id: int, user_id: int | None = None) -> Queue
 
 
 def filter_options(ws: Workspace, limit: int = 500) -> FilterOptions:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         folders = session.execute(
             select(ImageOrigin.folder, func.count(func.distinct(ImageOrigin.image_id)))
             .where(ImageOrigin.folder != "")

@@ -124,7 +124,7 @@ def nearest_page(
         Suggestion(int(f), int(i), int(person_id), round(1.0 - float(d), 4))
         for f, i, d in zip(faces[:size], images[:size], distances[:size], strict=True)
     ]
-    with ws.sessions() as session:
+    with ws.reader() as session:
         references = reference_faces(session, person_id)
     return ConfirmPage(
         person_id=int(person_id),

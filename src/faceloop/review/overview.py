@@ -47,7 +47,7 @@ def overview(ws: Workspace, limit: int = 60) -> Overview:
     """Counts, and the people with the most faces first (those nearest a model)."""
     state = state_for(ws.engine)
     threshold = ws.settings.train.min_per_class
-    with ws.sessions() as session:
+    with ws.reader() as session:
         photos = session.scalar(select(func.count(Image.id)).where(Image.near_copy_of_id.is_(None)))
     with state.lock:
         counts = np.bincount(state.verdict.astype(np.int64), minlength=4)

@@ -2,7 +2,7 @@
 "unknown person" in one action.
 
 In photos of people, most faces nobody wants named are the small ones beside the photo's
-subject: a crowd, a waiter, a face on a poster. `background_faces` (grouping/groups.py) finds
+subject: a crowd, a waiter, a face on a poster. `background_faces` (grouping/run.py) finds
 them: unlabelled faces smaller than another face of their photo, in no group and like no one
 labelled, the smallest first. Naming them one at a time in the label queue costs an action
 each; here a page of 24 costs one Enter, plus one deselection per face that is somebody.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from faceloop.db.models import Face, FaceLabel
-from faceloop.grouping.groups import background_faces
+from faceloop.grouping.views import background_faces
 from faceloop.labels.decisions import UNKNOWN
 from faceloop.labels.labelling import label_faces
 from faceloop.workspace import Workspace
@@ -75,7 +75,7 @@ def mark_passers_by(
     if not shown:
         raise ValueError("no faces given")
     excluded = {int(f) for f in exclude_face_ids}
-    with ws.sessions() as session:
+    with ws.reader() as session:
         found = set(session.scalars(select(Face.id).where(Face.id.in_(shown))))
         missing = [f for f in shown if f not in found]
         if missing:

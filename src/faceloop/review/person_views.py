@@ -117,7 +117,7 @@ def list_people(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     state = state_for(ws.engine)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         chosen = chosen_covers(session)
     with state.lock:
         counts = state.root_counts()
@@ -240,7 +240,7 @@ def typical_face(state: ReviewState, person_id: int) -> int | None:
 
 def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDetail:
     state = state_for(ws.engine)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         if session.get(Person, person_id) is None:
             raise LookupError(f"no person {person_id}")
         chosen = chosen_covers(session)
@@ -326,7 +326,7 @@ def person_faces(ws: Workspace, person_id: int, offset: int = 0, limit: int = 20
             )
             for i in page
         ]
-    with ws.sessions() as session:
+    with ws.reader() as session:
         origins = dict(
             session.execute(
                 select(FaceLabel.face_id, Decision.origin)

@@ -71,7 +71,7 @@ class PhotoInfo:
 
 def photo_info(ws: Workspace, image_id: int) -> PhotoInfo:
     state = state_for(ws.engine)
-    with ws.sessions() as session:
+    with ws.reader() as session:
         image = session.get(Image, image_id)
         if image is None:
             raise LookupError(f"no photo {image_id}")
@@ -135,7 +135,7 @@ def add_face(ws: Workspace, image_id: int, box: tuple[int, int, int, int]) -> in
     """Add a face the detector missed, from a box in the photo's own pixels (left, top, right,
     bottom); it is landmarked, aligned and embedded like a detected one. Returns its id."""
     left, top, right, bottom = box
-    with ws.sessions() as session:
+    with ws.reader() as session:
         image = session.get(Image, image_id)
         if image is None:
             raise LookupError(f"no photo {image_id}")
@@ -157,7 +157,7 @@ def add_face(ws: Workspace, image_id: int, box: tuple[int, int, int, int]) -> in
     chip_key, crop_key = sha256(face.chip_jpeg), sha256(face.crop_jpeg)
     ws.blobs.put_as(chip_key, face.chip_jpeg)
     ws.blobs.put_as(crop_key, face.crop_jpeg)
-    with ws.session() as session:
+    with ws.transaction() as session:
         row = Face(
             image_id=image_id,
             left=face.box[0],
@@ -182,7 +182,7 @@ def display_jpeg(ws: Workspace, image_id: int, size: int) -> tuple[Path, str]:
     cache is keyed by content hash, so it never goes stale."""
     if size not in DISPLAY_SIZES:
         raise ValueError(f"size must be one of {', '.join(map(str, DISPLAY_SIZES))}")
-    with ws.sessions() as session:
+    with ws.reader() as session:
         key = session.scalar(select(Image.sha256).where(Image.id == image_id))
     if key is None:
         raise LookupError(f"no photo {image_id}")
@@ -210,7 +210,7 @@ def face_blob(ws: Workspace, face_id: int, kind: str) -> tuple[Path, str]:
     column = {"chip": Face.chip_key, "crop": Face.crop_key}.get(kind)
     if column is None:
         raise ValueError("kind must be chip or crop")
-    with ws.sessions() as session:
+    with ws.reader() as session:
         key = session.scalar(select(column).where(Face.id == face_id))
     if key is None:
         raise LookupError(f"no face {face_id}")

@@ -30,7 +30,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from faceloop.grouping.groups import nearest_person
+from faceloop.grouping.views import nearest_person
 from faceloop.readmodel.group_space import load_space
 from faceloop.readmodel.groups import current
 from faceloop.readmodel.state import state_for

@@ -34,7 +34,7 @@ class Status:
 
 
 def workspace_status(workspace: Workspace) -> Status:
-    with workspace.sessions() as s:
+    with workspace.reader() as s:
         images = s.scalar(select(func.count(Image.id)).where(Image.near_copy_of_id.is_(None)))
         near = s.scalar(select(func.count(Image.id)).where(Image.near_copy_of_id.is_not(None)))
         empty = s.scalar(

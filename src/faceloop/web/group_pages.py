@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from faceloop.db.models import FaceGroup
-from faceloop.grouping.groups import count_groups, group_detail, list_groups
 from faceloop.grouping.job import active_cluster_job
+from faceloop.grouping.views import count_groups, group_detail, list_groups
 from faceloop.jobs.queue import get_job, list_jobs
 from faceloop.readmodel.group_space import run_path
 from faceloop.review.passers_by import PAGE as PASSERS_BY
@@ -80,7 +80,7 @@ def _grid(request: Request, ws: Workspace, detail, jobs) -> Response:
 def _grouping(ws: Workspace) -> dict:
     """What the empty page says: whether the faces were ever grouped (a run leaves its space
     file; groups from before that file existed count too), and the run under way if any."""
-    with ws.sessions() as session:
+    with ws.reader() as session:
         any_group = session.scalar(select(FaceGroup.id).limit(1)) is not None
     job_id = active_cluster_job(ws)
     return {

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from faceloop.grouping.groups import count_groups, count_ungrouped
 from faceloop.grouping.job import active_cluster_job
+from faceloop.grouping.views import count_groups, count_ungrouped
 from faceloop.jobs.queue import list_jobs
 from faceloop.labels.activity import activity
 from faceloop.review.label_queue import QueueFilter, filter_options, next_faces, queue_item

@@ -61,12 +61,12 @@ def verify_password(password: str, stored: str | None) -> bool:
 def set_password(ws: Workspace, password: str | None) -> None:
     """Set (or with None, remove) the owner's password; only its hash is stored."""
     value = hash_password(password) if password else None
-    with ws.session() as session:
+    with ws.transaction() as session:
         session.execute(update(User).where(User.name == OWNER).values(password_hash=value))
 
 
 def owner_password_hash(ws: Workspace) -> str | None:
-    with ws.sessions() as session:
+    with ws.reader() as session:
         return session.scalar(select(User.password_hash).where(User.name == OWNER))
 
 

@@ -35,7 +35,7 @@ class Workspace:
     root: Path
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    session_factory: sessionmaker[Session]
     blobs: BlobStore
 
     @property
@@ -51,13 +51,19 @@ class Workspace:
         return self.root / "locks"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends normally and rolls back otherwise."""
-        with self.sessions() as session, session.begin():
+    def transaction(self) -> Iterator[Session]:
+        """A session whose writes commit together when the block ends normally and roll back
+        otherwise: a half-made change never reaches the database."""
+        with self.session_factory() as session, session.begin():
             yield session
 
+    def reader(self) -> Session:
+        """A session for reading (`with ws.reader() as session:`). It never commits, so what
+        is written through it is lost: write in `transaction()`."""
+        return self.session_factory()
+
     def owner_id(self) -> int:
-        with self.sessions() as session:
+        with self.reader() as session:
             return session.scalar(select(User.id).where(User.name == OWNER))
 
     def close(self) -> None:

@@ -13,18 +13,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from faceloop.grouping.groups import (
-    GroupDetail,
-    GroupFace,
-    GroupSummary,
-    count_groups,
-    group_detail,
-    grouping_threshold,
+from faceloop.grouping.actions import (
     label_group,
-    list_groups,
     mark_unknown,
     merge,
-    more_like_this,
     reject_group,
     split,
     undo_merge,
@@ -32,6 +24,16 @@ from faceloop.grouping.groups import (
     undo_split,
 )
 from faceloop.grouping.job import check_cluster_params, maybe_recluster, submit_cluster
+from faceloop.grouping.run import grouping_threshold
+from faceloop.grouping.views import (
+    GroupDetail,
+    GroupFace,
+    GroupSummary,
+    count_groups,
+    group_detail,
+    list_groups,
+    more_like_this,
+)
 from faceloop.jobs.queue import JobInfo, get_job
 from faceloop.learning.job import maybe_retrain
 from faceloop.review.label_queue import queue_item

@@ -67,7 +67,7 @@ def people(
 @router.post("/people", response_model=PersonDetail, status_code=201)
 def create(ws: WS, user: User, body: NewPersonBody) -> PersonDetail:
     """A new person; 409 when someone has that name in another spelling, unless new_person."""
-    with ws.session() as session:
+    with ws.transaction() as session:
         person_id = person_ops.create_person(session, body.name, user, new_person=body.new_person)
     return person_detail(ws, person_id)
 
@@ -89,7 +89,7 @@ def faces(
 
 
 def _change(ws: Workspace, person_id: int, operation: Callable[..., int]) -> PersonChange:
-    with ws.session() as session:
+    with ws.transaction() as session:
         event_id = operation(session)
     return PersonChange(event_id, person_detail(ws, person_id))
 
@@ -127,7 +127,7 @@ def hide(ws: WS, user: User, person_id: IdPath, body: HiddenBody) -> PersonChang
 @router.post("/people/{person_id}/merge", response_model=PersonChange)
 def merge(ws: WS, user: User, person_id: IdPath, body: MergeBody) -> PersonChange:
     """Merge this person into `into_id`; the answer shows the person merged into."""
-    with ws.session() as session:
+    with ws.transaction() as session:
         event_id = person_ops.merge_people(session, person_id, body.into_id, user)
     merged = person_detail(ws, person_id)
     return PersonChange(event_id, person_detail(ws, merged.merged_into.id))
@@ -146,7 +146,7 @@ def cover(ws: WS, user: User, person_id: IdPath, body: CoverBody) -> PersonChang
 @router.post("/person-events/{event_id}/undo", response_model=EventUndone)
 def undo_event(ws: WS, user: User, event_id: IdPath) -> EventUndone:
     """Apply the inverse of a change to a person (un-merge a merge, rename back...)."""
-    with ws.session() as session:
+    with ws.transaction() as session:
         new_id = person_ops.undo_event(session, event_id, user)
     return EventUndone(new_id, event_id)
 
