@@ -54,6 +54,7 @@ def test_workspace_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("[detect]\nminface = 4\n", "unknown setting 'minface'"),
         ("colour = 'red'\n", "unknown setting 'colour'"),
         ("[detect\n", "not valid TOML"),
+        ("database_url = 'postgresql://db/faceloop'\n", "'database_url' is not supported"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
@@ -63,6 +64,15 @@ def test_bad_settings_are_named(tmp_path: Path, text: str, message: str) -> None
         open_workspace(tmp_path)
     with pytest.raises(SettingsError):
         Settings.load(tmp_path / "faceloop.toml")
+
+
+def test_an_earlier_template_with_an_empty_database_url_still_opens(tmp_path: Path) -> None:
+    init_workspace(tmp_path).close()
+    settings = tmp_path / "faceloop.toml"
+    settings.write_text('database_url = ""\n' + settings.read_text())
+    with open_workspace(tmp_path) as ws:
+        assert ws.settings == Settings()
+        assert ws.engine.url.database == str(tmp_path / "faceloop.db")
 
 
 def test_older_workspace_is_migrated_in_place(tmp_path: Path) -> None:

@@ -17,12 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from faceloop.workspace.blobs import BlobStore
-from faceloop.workspace.config import SETTINGS_FILE, TEMPLATE, Settings, SettingsError
+from faceloop.workspace.config import DATABASE_FILE, SETTINGS_FILE, TEMPLATE, Settings, SettingsError
 from faceloop.db import connect, session_factory, upgrade
 from faceloop.db.models import User
 
 ENV_VAR = "FACELOOP_WORKSPACE"
-DATABASE_FILE = "faceloop.db"
 OWNER = "owner"
 
 
@@ -111,8 +110,7 @@ def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
         settings = Settings.load(settings_file)
     except SettingsError as exc:
         raise WorkspaceError(str(exc)) from exc
-    url = settings.database_url or f"sqlite:///{root / DATABASE_FILE}"
-    engine = connect(url)
+    engine = connect(f"sqlite:///{root / DATABASE_FILE}")
     try:
         with _file_lock(root / "locks" / "migrate.lock"):
             upgrade(engine)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS_FILE = "faceloop.toml"
+DATABASE_FILE = "faceloop.db"
 
 
 class SettingsError(ValueError):
@@ -56,7 +57,6 @@ class Settings:
     detect: DetectSettings = field(default_factory=DetectSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
-    database_url: str = ""
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -75,7 +75,12 @@ class Settings:
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if key == "database_url":
-                values["database_url"] = _checked(source, key, value, "")
+                # workspaces made by earlier versions carry an empty one in their template
+                if _checked(source, key, value, ""):
+                    raise SettingsError(
+                        f"{source}: 'database_url' is not supported: a workspace keeps its "
+                        f"database in its own SQLite file, {DATABASE_FILE}. Remove the line."
+                    )
             elif key in sections:
                 if not isinstance(value, dict):
                     raise SettingsError(f"{source}: [{key}] must be a table")
@@ -109,9 +114,6 @@ def _checked(source: str, key: str, value: Any, default: Any) -> Any:
 
 TEMPLATE = """\
 # faceloop workspace settings. Every key is optional: delete one to get its default back.
-
-# Where the database lives. Empty: the SQLite file faceloop.db in this folder.
-database_url = ""
 
 [detect]
 # "hog" is fast on a CPU; "cnn" (dlib's MMOD detector) finds more turned and small faces
