@@ -28,6 +28,7 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 # A screenshot of every page at 1280 and 390 px wide into screenshots/, from a demo workspace

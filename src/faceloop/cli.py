@@ -1,4 +1,9 @@
-"""The `faceloop` command. Thin: parse the arguments, call the library, show progress."""
+"""The `faceloop` command. Thin: parse the arguments, call the library, show progress.
+
+Each command imports the library parts it uses inside its own function, on purpose: importing
+them all here would load numpy, torch, dlib and the web app before `faceloop --help` or
+`faceloop status` could answer.
+"""
 
 from __future__ import annotations
 

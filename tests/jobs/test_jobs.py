@@ -13,13 +13,19 @@ from faceloop.jobs import queue as jobs
 from tests.conftest import DATA, jpeg_bytes, needs_data, noise_image
 
 
-@jobs.register("test-count")
 def count_up(ws, params, progress):
     for n in range(params["to"]):
         progress(n + 1, params["to"], f"counted {n + 1}")
     if params.get("fail"):
         raise RuntimeError("the count went wrong")
     return {"counted": params["to"]}
+
+
+@pytest.fixture(autouse=True)
+def counting_job():
+    """The `test-count` kind for this module's tests only, so no other test sees it."""
+    with jobs.registered("test-count", count_up):
+        yield
 
 
 def wait_for(ws, job_id, seconds=20.0):
@@ -52,6 +58,15 @@ def test_unknown_kinds_are_refused(empty) -> None:
     with pytest.raises(ValueError, match="unknown kind of job 'nope'"):
         jobs.create_job(empty, "nope", {})
     assert {"import", "test-count"} <= set(jobs.kinds())
+
+
+def test_a_kind_registered_for_a_block_is_gone_after_it(empty) -> None:
+    with jobs.registered("test-for-a-while", count_up):
+        assert "test-for-a-while" in jobs.kinds()
+        jobs.create_job(empty, "test-for-a-while", {"to": 1})
+    assert "test-for-a-while" not in jobs.kinds()
+    with pytest.raises(ValueError, match="unknown kind of job"):
+        jobs.create_job(empty, "test-for-a-while", {})
 
 
 def test_the_worker_runs_queued_jobs_in_threads(empty) -> None:

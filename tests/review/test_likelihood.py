@@ -7,10 +7,9 @@ import pytest
 
 from faceloop.labels.decisions import PERSON, UNKNOWN
 from faceloop.labels.labelling import label_faces
-from faceloop.learn.calibration import fit
+from faceloop.learn.calibration import CONFIDENT, fit
 from faceloop.readmodel.state import state_for
 from faceloop.review.label_queue import queue_item, suggest
-from faceloop.review.likelihood import CONFIDENT
 from tests.builders import add_photo, make_person
 
 #: ORL subjects labelled by name, answered "unknown person", and never labelled at all

@@ -15,8 +15,7 @@ from sqlalchemy import select, update
 
 from faceloop.db.models import Model
 from faceloop.ingest.run import import_photos
-from faceloop.learn.calibration import fit
-from faceloop.review.likelihood import CONFIDENT
+from faceloop.learn.calibration import CONFIDENT, fit
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
 from tests.web.learning_workspace import ORL

@@ -8,14 +8,16 @@ A failing test leaves a screenshot in test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import time
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from faceloop.db.models import Person, PersonEvent
 from faceloop.ingest.run import import_photos
-from faceloop.workspace import init_workspace
+from faceloop.workspace import init_workspace, open_workspace
 from tests.conftest import DATA, needs_data
 from tests.web.browsing import serving
 
@@ -171,11 +173,26 @@ def test_people_names_wrap_between_words(server, page, width) -> None:
     assert page.js_errors == []
 
 
+def created_earlier(root: Path, person_id: int, by: timedelta) -> None:
+    """Moves a person's creation back in time, so two people created in the same second show
+    different creation times (minutes and seconds) and the page cannot pass by showing the
+    other's."""
+    with open_workspace(root) as ws, ws.transaction() as session:
+        events = session.scalars(
+            select(PersonEvent).where(
+                PersonEvent.person_id == person_id, PersonEvent.kind == "create"
+            )
+        ).all()
+        assert events
+        for event in [*events, session.get(Person, person_id)]:
+            event.created_at -= by
+
+
 def test_unmerge_shows_the_person_the_address_names(server, page) -> None:
     first, second = unlabelled(server, 2)
     keep = label(server, first, "Kit Keeper")["person_id"]
-    time.sleep(1.1)  # the two people's creation times differ on the page (minutes, seconds)
     merged = label(server, second, "Mara Merged")["person_id"]
+    created_earlier(server.root, keep, timedelta(seconds=90))
     page.goto(f"{server.base}/people/{merged}")
     page.fill("#merge-name", "Kit Kee")
     page.wait_for_selector("#merge-list li[aria-selected='true']")

@@ -122,7 +122,6 @@ def plan_forget(ws: Workspace, person_id: int) -> ForgetPlan:
 def forget_person(ws: Workspace, person_id: int, user_id: int | None = None) -> ForgetResult:
     """Remove the person and everything of theirs (see the module doc); irreversible."""
     owner = _OWNER_PREFIX + uuid.uuid4().hex[:16]
-    notes: list[str] = []
     with ws.transaction() as session:
         person = session.get(Person, person_id)
         if person is None:
@@ -130,72 +129,16 @@ def forget_person(ws: Workspace, person_id: int, user_id: int | None = None) -> 
         ids = merged_person_ids(session, person_id)
         name = person.name
         aliases = _aliases(session, ids, name)
-
-        face_ids = set(
-            session.scalars(
-                select(FaceLabel.face_id).where(
-                    FaceLabel.verdict == PERSON, FaceLabel.person_id.in_(ids)
-                )
-            )
-        )
-        naming = set(session.scalars(select(Decision.id).where(Decision.person_id.in_(ids))))
-        other_faces = (
-            set(session.scalars(select(Decision.face_id).where(Decision.id.in_(naming)))) - face_ids
-        )
-        naming_elsewhere = set(
-            session.scalars(
-                select(Decision.id).where(
-                    Decision.id.in_(naming), Decision.face_id.in_(other_faces)
-                )
-            )
-        )
-        doomed = _with_undos(session, naming_elsewhere)
-        face_rows = session.execute(
-            select(Face.id, Face.image_id, Face.chip_key, Face.crop_key).where(
-                Face.id.in_(face_ids)
-            )
-        ).all()
-        keys = {key for row in face_rows for key in (row.chip_key, row.crop_key)}
-        image_ids = {row.image_id for row in face_rows}
-
-        models = _models_with(session, ids)
-        predictions = session.scalar(
-            select(func.count())
-            .select_from(Prediction)
-            .where(or_(Prediction.person_id.in_(ids), Prediction.model_id.in_(models)))
-        )
-        # the decisions naming them on faces that stay, and what undid those
-        session.execute(delete(FaceLabel).where(FaceLabel.decision_id.in_(doomed)))
-        _delete_decisions(session, doomed)
-        recompute_labels(session, sorted(other_faces))
-        session.execute(delete(Prediction).where(Prediction.person_id.in_(ids)))
+        doomed = _what_goes(session, ids)
+        _delete_decisions_naming(session, ids, doomed)
         # the faces, and through the database's cascades their decisions, labels,
         # predictions and group memberships
-        session.execute(delete(Face).where(Face.id.in_(face_ids)))
-        photos, kept, photo_keys = _empty_photos(session, image_ids)
-        keys |= photo_keys
-        model_files = _delete_models(session, models)
-
-        session.execute(
-            update(Image).where(Image.hint_person_id.in_(ids)).values(hint_person_id=None)
-        )
-        session.execute(update(Account).where(Account.person_id.in_(ids)).values(person_id=None))
-        session.execute(
-            update(FaceGroup)
-            .where(FaceGroup.suggested_person_id.in_(ids))
-            .values(suggested_person_id=None, suggested_distance=None)
-        )
-        their_events = select(PersonEvent.id).where(PersonEvent.person_id.in_(ids))
-        session.execute(
-            update(PersonEvent)
-            .where(PersonEvent.undoes_id.in_(their_events))
-            .values(undoes_id=None)
-        )
-        session.execute(delete(PersonEvent).where(PersonEvent.person_id.in_(ids)))
-        session.execute(delete(PersonAlias).where(PersonAlias.person_id.in_(ids)))
-        session.execute(update(Person).where(Person.id.in_(ids)).values(merged_into_id=None))
-        session.execute(delete(Person).where(Person.id.in_(ids)))
-
+        session.execute(delete(Face).where(Face.id.in_(doomed.face_ids)))
+        photos, kept, photo_keys = _empty_photos(session, doomed.image_ids)
+        keys = doomed.keys | photo_keys
+        model_files = _delete_models(session, doomed.models)
+        _detach_references(session, ids)
+        _delete_people(session, ids)
         record = ForgottenPerson(name=name, aliases=list(aliases), user_id=user_id)
         session.add(record)
         session.flush()
@@ -203,26 +146,124 @@ def forget_person(ws: Workspace, person_id: int, user_id: int | None = None) -> 
         for key in sorted(keys):
             session.merge(BlobJournal(key=key, owner=owner))
     removed = _delete_unused_blobs(ws, keys, owner)
-    for name in model_files:
-        # a model is <id>.json with its weights beside it in <id>.pt
-        for path in ws.models_dir.glob(f"{Path(name).stem}.*"):
-            path.unlink(missing_ok=True)
+    _delete_model_files(ws, model_files)
+    notes: list[str] = []
     if kept:
         notes.append(f"{kept} photo(s) show other people too and were kept, without this face")
-    if models:
-        notes.append(f"{len(models)} model(s) knew this person and were deleted: train again")
+    if models := len(doomed.models):
+        notes.append(f"{models} model(s) knew this person and were deleted: train again")
     return ForgetResult(
         name=name,
-        faces=len(face_ids),
-        decisions=len(naming),
-        predictions=predictions or 0,
+        faces=len(doomed.face_ids),
+        decisions=len(doomed.naming),
+        predictions=doomed.predictions,
         photos=photos,
-        models=len(models),
+        models=models,
         blobs=removed,
         photos_kept=kept,
         forgotten_id=forgotten_id,
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class _Doomed:
+    """What forgetting these people removes, read before anything is deleted: the deletions
+    cascade, so afterwards the faces and decisions could no longer be told apart."""
+
+    #: faces labelled with them
+    face_ids: set[int]
+    #: every decision that names them, on any face
+    naming: set[int]
+    #: faces that stay but have a decision naming them ("this face is not P")
+    other_faces: set[int]
+    #: the decisions naming them on faces that stay, with the undos of those
+    decisions_elsewhere: set[int]
+    #: the chips and crops of their faces
+    keys: set[str]
+    #: the photos their faces are in
+    image_ids: set[int]
+    models: list[int]
+    predictions: int
+
+
+def _what_goes(session: Session, ids: list[int]) -> _Doomed:
+    face_ids = set(
+        session.scalars(
+            select(FaceLabel.face_id).where(
+                FaceLabel.verdict == PERSON, FaceLabel.person_id.in_(ids)
+            )
+        )
+    )
+    naming = set(session.scalars(select(Decision.id).where(Decision.person_id.in_(ids))))
+    other_faces = (
+        set(session.scalars(select(Decision.face_id).where(Decision.id.in_(naming)))) - face_ids
+    )
+    naming_elsewhere = set(
+        session.scalars(
+            select(Decision.id).where(Decision.id.in_(naming), Decision.face_id.in_(other_faces))
+        )
+    )
+    face_rows = session.execute(
+        select(Face.id, Face.image_id, Face.chip_key, Face.crop_key).where(Face.id.in_(face_ids))
+    ).all()
+    models = _models_with(session, ids)
+    predictions = session.scalar(
+        select(func.count())
+        .select_from(Prediction)
+        .where(or_(Prediction.person_id.in_(ids), Prediction.model_id.in_(models)))
+    )
+    return _Doomed(
+        face_ids=face_ids,
+        naming=naming,
+        other_faces=other_faces,
+        decisions_elsewhere=_with_undos(session, naming_elsewhere),
+        keys={key for row in face_rows for key in (row.chip_key, row.crop_key)},
+        image_ids={row.image_id for row in face_rows},
+        models=models,
+        predictions=predictions or 0,
+    )
+
+
+def _delete_decisions_naming(session: Session, ids: list[int], doomed: _Doomed) -> None:
+    """The decisions naming them on faces that stay, what undid those, and their predictions;
+    the faces that stay get their labels from the decisions left."""
+    session.execute(delete(FaceLabel).where(FaceLabel.decision_id.in_(doomed.decisions_elsewhere)))
+    _delete_decisions(session, doomed.decisions_elsewhere)
+    recompute_labels(session, sorted(doomed.other_faces))
+    session.execute(delete(Prediction).where(Prediction.person_id.in_(ids)))
+
+
+def _detach_references(session: Session, ids: list[int]) -> None:
+    """Rows that stay but point at them (a photo's hint, an account, a group's suggestion)
+    point at no one, so no trace of the person is left in what is kept."""
+    session.execute(update(Image).where(Image.hint_person_id.in_(ids)).values(hint_person_id=None))
+    session.execute(update(Account).where(Account.person_id.in_(ids)).values(person_id=None))
+    session.execute(
+        update(FaceGroup)
+        .where(FaceGroup.suggested_person_id.in_(ids))
+        .values(suggested_person_id=None, suggested_distance=None)
+    )
+
+
+def _delete_people(session: Session, ids: list[int]) -> None:
+    """The people with their history and aliases; links between the rows (an undo naming an
+    event, a merge) are cut first so no foreign key points at a deleted row."""
+    their_events = select(PersonEvent.id).where(PersonEvent.person_id.in_(ids))
+    session.execute(
+        update(PersonEvent).where(PersonEvent.undoes_id.in_(their_events)).values(undoes_id=None)
+    )
+    session.execute(delete(PersonEvent).where(PersonEvent.person_id.in_(ids)))
+    session.execute(delete(PersonAlias).where(PersonAlias.person_id.in_(ids)))
+    session.execute(update(Person).where(Person.id.in_(ids)).values(merged_into_id=None))
+    session.execute(delete(Person).where(Person.id.in_(ids)))
+
+
+def _delete_model_files(ws: Workspace, model_files: list[str]) -> None:
+    for name in model_files:
+        # a model is <id>.json with its weights beside it in <id>.pt
+        for path in ws.models_dir.glob(f"{Path(name).stem}.*"):
+            path.unlink(missing_ok=True)
 
 
 def _aliases(session: Session, ids: list[int], name: str) -> tuple[str, ...]:

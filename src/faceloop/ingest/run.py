@@ -10,7 +10,9 @@ job: files already stored are recognised by their SHA-256 and skipped.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
+import signal
 import time
 import uuid
 from collections import defaultdict
@@ -53,6 +55,21 @@ from faceloop.workspace import Workspace
 from faceloop.workspace.blobs import sha256
 
 MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
+
+CRASH_AFTER_VARIABLE = "FACELOOP_CRASH_AFTER"
+_commits_seen = itertools.count(1)
+
+
+def crash_if_asked() -> None:
+    """Test hook: SIGKILL this process once it has committed $FACELOOP_CRASH_AFTER photos.
+
+    A test that proves a killed import resumes cleanly needs the kill to land at a point it
+    chooses, not wherever a race against row counts puts it; SIGKILL (not an exception) makes it
+    a real crash, with no cleanup code run. Unset, this does nothing.
+    """
+    wanted = os.environ.get(CRASH_AFTER_VARIABLE)
+    if wanted and next(_commits_seen) >= int(wanted):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -350,7 +367,9 @@ class _ImportRun:
                     BlobJournal.owner == self.owner, BlobJournal.key.in_(keys)
                 )
             )
-            return image.id
+            image_id = image.id
+        crash_if_asked()
+        return image_id
 
     def _add_faces(self, session: Session, image_id: int, photo: AnalysedPhoto) -> None:
         detector = self.ws.settings.detect.detector

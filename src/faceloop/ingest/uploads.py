@@ -19,7 +19,7 @@ from typing import BinaryIO
 from PIL import Image, UnidentifiedImageError
 
 import faceloop.vision.decode  # noqa: F401  (registers the HEIF opener with Pillow)
-from faceloop.vision.decode import _not_an_image
+from faceloop.vision.decode import not_an_image
 from faceloop.workspace import Workspace
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -112,7 +112,7 @@ def _check_photo(path: Path, shown: str) -> None:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         head = path.read_bytes()[:512]
         if isinstance(exc, UnidentifiedImageError):
-            reason = _not_an_image(head).removeprefix("not an image: ")
+            reason = not_an_image(head).removeprefix("not an image: ")
         else:
             reason = f"a damaged photo ({exc})"
         raise NotAPhoto(f"{shown} is not a photo faceloop can read: {reason}") from None

@@ -23,7 +23,8 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,24 @@ def register(kind: str) -> Callable[[JobFunction], JobFunction]:
         return function
 
     return decorator
+
+
+@contextmanager
+def registered(kind: str, function: JobFunction) -> Iterator[None]:
+    """`kind` runs `function` inside the block only, and whatever was registered before returns.
+
+    For tests and embedders that need a kind of job for a while: `register` at import time
+    changes the registry for the whole process, so every later test would see the kind too.
+    """
+    before = _kinds.get(kind)
+    _kinds[kind] = function
+    try:
+        yield
+    finally:
+        if before is None:
+            _kinds.pop(kind, None)
+        else:
+            _kinds[kind] = before
 
 
 def kinds() -> list[str]:

@@ -20,6 +20,10 @@ from typing import Any
 
 import numpy as np
 
+#: the probability from which a suggestion is "likely" (see `faceloop.review.likelihood`): the
+#: pages pre-check it, and the model pages say from which chance a guess is
+CONFIDENT = 0.99
+
 
 @dataclass(frozen=True)
 class Calibration:

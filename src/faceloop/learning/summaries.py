@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from faceloop.db.models import Model, Person
-from faceloop.learn.calibration import Calibration
-from faceloop.review.likelihood import CONFIDENT
+from faceloop.learn.calibration import CONFIDENT, Calibration
 from faceloop.workspace import Workspace
 
 

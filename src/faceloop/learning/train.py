@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from faceloop.db.models import Decision, Model
 from faceloop.learn import (
     EmbeddingHead,
+    TrainingSet,
     build_training_set,
     evaluate,
     load_model,
@@ -29,7 +30,12 @@ from faceloop.learn import (
 )
 from faceloop.learn.cnn import CnnClassifier
 from faceloop.learn.estimator import TorchClassifier
-from faceloop.learning.training_data import labelled_faces, standing_refusals
+from faceloop.learning.training_data import (
+    LabelledFaces,
+    Refusals,
+    labelled_faces,
+    standing_refusals,
+)
 from faceloop.workspace import Workspace
 
 KINDS = ("head", "cnn")
@@ -88,28 +94,12 @@ def train(
         last_decision = session.scalar(select(func.max(Decision.id))) or 0
         parent = _latest(session, kind)
     chosen = build_training_set(labelled.person_ids, min_per_class, other_ratio, seed)
-    people = int((chosen.classes != 0).sum())
-    if people == 0:
-        counts = np.bincount(labelled.person_ids) if len(labelled.person_ids) else np.zeros(1)
-        best = int(counts[1:].max()) if len(counts) > 1 else 0
-        raise NotEnoughLabels(
-            f"no person has {min_per_class} labelled faces yet (the most any person has is "
-            f"{best}); label more, or lower min_per_class"
-        )
+    people = _people_in(chosen, labelled, min_per_class)
 
     progress(1, 4, f"loading {len(chosen.indices):,} faces")
     X = _inputs(workspace, kind, labelled.embeddings, labelled.crop_keys, chosen.indices)
     y = chosen.y
-    negatives = None
-    if len(refusals.face_ids):
-        X_neg = _inputs(
-            workspace,
-            kind,
-            refusals.embeddings,
-            refusals.crop_keys,
-            np.arange(len(refusals.face_ids)),
-        )
-        negatives = (X_neg, refusals.person_ids)
+    negatives = _negatives(workspace, kind, refusals)
 
     progress(2, 4, f"training a {kind} on {people} people")
     train_idx, test_idx = stratified_split(y, test_fraction=HELD_OUT, seed=seed)
@@ -126,6 +116,62 @@ def train(
     metrics["warm_start"] = estimator.warm_start_
     metrics["refusals"] = len(refusals.face_ids)
     threshold = metrics["threshold"]["threshold"] if metrics["threshold"] else 0.0
+    model_id = _store(workspace, kind, estimator, metrics, threshold, parent, last_decision)
+    progress(4, 4, "done")
+    return TrainResult(
+        model_id=model_id,
+        kind=kind,
+        people=people,
+        faces=len(train_idx),
+        accuracy=float(metrics["accuracy"]),
+        threshold=threshold,
+        parent_id=parent.id if parent else None,
+        warm_started=previous is not None,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _people_in(chosen: TrainingSet, labelled: LabelledFaces, min_per_class: int) -> int:
+    """How many people have a class of their own; NotEnoughLabels, saying how far the best
+    is from `min_per_class`, when no one has: a model of "other" alone would guess nothing."""
+    people = int((chosen.classes != 0).sum())
+    if people == 0:
+        counts = np.bincount(labelled.person_ids) if len(labelled.person_ids) else np.zeros(1)
+        best = int(counts[1:].max()) if len(counts) > 1 else 0
+        raise NotEnoughLabels(
+            f"no person has {min_per_class} labelled faces yet (the most any person has is "
+            f"{best}); label more, or lower min_per_class"
+        )
+    return people
+
+
+def _negatives(
+    workspace: Workspace, kind: str, refusals: Refusals
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The refused faces as inputs with the person each is not, or None without any."""
+    if not len(refusals.face_ids):
+        return None
+    X_neg = _inputs(
+        workspace,
+        kind,
+        refusals.embeddings,
+        refusals.crop_keys,
+        np.arange(len(refusals.face_ids)),
+    )
+    return X_neg, refusals.person_ids
+
+
+def _store(
+    workspace: Workspace,
+    kind: str,
+    estimator: TorchClassifier,
+    metrics: dict,
+    threshold: float,
+    parent: Model | None,
+    last_decision: int,
+) -> int:
+    """The model's row and its file, in one transaction: the file is named by the row's id, so
+    the row is flushed first and a failed save leaves no row pointing at nothing."""
     with workspace.transaction() as session:
         row = Model(
             kind=kind,
@@ -146,19 +192,7 @@ def train(
             metrics=metrics,
         )
         row.file = path.name
-        model_id = row.id
-    progress(4, 4, "done")
-    return TrainResult(
-        model_id=model_id,
-        kind=kind,
-        people=people,
-        faces=len(train_idx),
-        accuracy=float(metrics["accuracy"]),
-        threshold=threshold,
-        parent_id=parent.id if parent else None,
-        warm_started=previous is not None,
-        seconds=time.monotonic() - started,
-    )
+        return row.id
 
 
 def _latest(session, kind: str) -> Model | None:

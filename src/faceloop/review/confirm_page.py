@@ -677,9 +677,7 @@ def answer_suggestions(
     given, is kept in each decision's detail, so the activity log says which suggestion was
     answered."""
     _check(answers, person_id)
-    for said in {source, *(a.source for a in answers)} - {None}:
-        if said not in (MODEL, NEAREST, GROUP):
-            raise ValueError(f"unknown source {said!r}; use {MODEL}, {NEAREST} or {GROUP}")
+    _check_sources(answers, source)
     named = {
         search_key(a.name): exact_person(ws, a.name)
         for a in answers
@@ -688,59 +686,18 @@ def answer_suggestions(
     # the person each face was suggested as, as the answer names them
     asked = {a.face_id: a.suggested_person_id or person_id for a in answers}
     with ws.transaction() as session:
-        roots: dict[int, int] = {}
-        for suggested in asked.values():
-            if suggested in roots:
-                continue
-            if session.get(Person, suggested) is None:
-                raise LookupError(f"no person {suggested}")
-            roots[suggested] = root_person_id(session, suggested)
-        face_ids = [a.face_id for a in answers]
-        found = set(session.scalars(select(Face.id).where(Face.id.in_(face_ids))))
-        missing = [f for f in face_ids if f not in found]
-        if missing:
-            raise LookupError(f"no face {missing[0]}")
+        roots = _suggested_roots(session, asked.values())
+        _check_faces_exist(session, [a.face_id for a in answers])
         created: list[int] = []
-        targets: dict[int, int] = {}
-        for a in answers:
-            if a.answer == "correct":
-                targets[a.face_id] = _target(session, a, named, created, user_id)
-        # the person each face is labelled as by these answers
-        naming: dict[int, int] = {}
-        for a in answers:
-            if a.answer == "yes":
-                naming[a.face_id] = roots[asked[a.face_id]]
-            elif a.answer == "correct":
-                naming[a.face_id] = targets[a.face_id]
+        targets = {
+            a.face_id: _target(session, a, named, created, user_id)
+            for a in answers
+            if a.answer == "correct"
+        }
+        naming = _naming(answers, asked, roots, targets)
         conflicts = _conflicts(session, naming, confirm) or {}
-
         batch = new_batch()
-        verdicts: list[Verdict] = []
-        outcome: dict[str, list[int]] = {key: [] for key in ANSWERS}
-
-        def record(answer: Answer, verdict: str, person: int | None, origin: str) -> None:
-            said = answer.source or source
-            detail = {"source": said} if said else {}
-            detail = {**detail, **(conflicts if verdict == PERSON else {})} or None
-            verdicts.append(Verdict(answer.face_id, verdict, person, detail, origin))
-
-        for a in answers:
-            suggested = asked[a.face_id]
-            root = roots[suggested]
-            target = targets.get(a.face_id)
-            if a.answer == "yes" or (a.answer == "correct" and target == root):
-                record(a, PERSON, root, "suggestion")
-                outcome["yes"].append(a.face_id)
-            elif a.answer == "no":
-                record(a, REJECT, suggested, "suggestion")
-                outcome["no"].append(a.face_id)
-            elif a.answer == "skip":
-                record(a, SKIP, None, "suggestion")
-                outcome["skip"].append(a.face_id)
-            else:
-                record(a, REJECT, suggested, "suggestion")
-                record(a, PERSON, target, "manual")
-                outcome["correct"].append(a.face_id)
+        verdicts, outcome = _verdicts(answers, asked, roots, targets, source, conflicts)
         ids = [d.id for d in decide_all(session, verdicts, user_id=user_id, batch=batch)]
         people = list(dict.fromkeys(roots[asked[a.face_id]] for a in answers))
         only = people[0] if len(people) == 1 else None
@@ -757,6 +714,89 @@ def answer_suggestions(
         created_people=created,
         suggested_people=people,
     )
+
+
+def _check_sources(answers: Sequence[Answer], source: str | None) -> None:
+    for said in {source, *(a.source for a in answers)} - {None}:
+        if said not in (MODEL, NEAREST, GROUP):
+            raise ValueError(f"unknown source {said!r}; use {MODEL}, {NEAREST} or {GROUP}")
+
+
+def _suggested_roots(session: Session, suggested: Collection[int | None]) -> dict[int, int]:
+    """Each suggested person -> who they are after merges: a page may still show a person
+    merged since it was drawn, and the answer belongs to the person they became."""
+    roots: dict[int, int] = {}
+    for person in suggested:
+        if person in roots:
+            continue
+        if session.get(Person, person) is None:
+            raise LookupError(f"no person {person}")
+        roots[person] = root_person_id(session, person)
+    return roots
+
+
+def _check_faces_exist(session: Session, face_ids: list[int]) -> None:
+    found = set(session.scalars(select(Face.id).where(Face.id.in_(face_ids))))
+    missing = [f for f in face_ids if f not in found]
+    if missing:
+        raise LookupError(f"no face {missing[0]}")
+
+
+def _naming(
+    answers: Sequence[Answer],
+    asked: dict[int, int | None],
+    roots: dict[int, int],
+    targets: dict[int, int],
+) -> dict[int, int]:
+    """Face -> the person these answers label it as, to find photos that would show a person
+    twice."""
+    naming: dict[int, int] = {}
+    for a in answers:
+        if a.answer == "yes":
+            naming[a.face_id] = roots[asked[a.face_id]]
+        elif a.answer == "correct":
+            naming[a.face_id] = targets[a.face_id]
+    return naming
+
+
+def _verdicts(
+    answers: Sequence[Answer],
+    asked: dict[int, int | None],
+    roots: dict[int, int],
+    targets: dict[int, int],
+    source: str | None,
+    conflicts: dict,
+) -> tuple[list[Verdict], dict[str, list[int]]]:
+    """The decisions the answers make, and the faces by answer. A correction is two decisions,
+    a refusal of the suggested person and the person named, unless it names the suggested
+    person after all, which is a "yes"."""
+    verdicts: list[Verdict] = []
+    outcome: dict[str, list[int]] = {key: [] for key in ANSWERS}
+
+    def record(answer: Answer, verdict: str, person: int | None, origin: str) -> None:
+        said = answer.source or source
+        detail = {"source": said} if said else {}
+        detail = {**detail, **(conflicts if verdict == PERSON else {})} or None
+        verdicts.append(Verdict(answer.face_id, verdict, person, detail, origin))
+
+    for a in answers:
+        suggested = asked[a.face_id]
+        root = roots[suggested]
+        target = targets.get(a.face_id)
+        if a.answer == "yes" or (a.answer == "correct" and target == root):
+            record(a, PERSON, root, "suggestion")
+            outcome["yes"].append(a.face_id)
+        elif a.answer == "no":
+            record(a, REJECT, suggested, "suggestion")
+            outcome["no"].append(a.face_id)
+        elif a.answer == "skip":
+            record(a, SKIP, None, "suggestion")
+            outcome["skip"].append(a.face_id)
+        else:
+            record(a, REJECT, suggested, "suggestion")
+            record(a, PERSON, target, "manual")
+            outcome["correct"].append(a.face_id)
+    return verdicts, outcome
 
 
 def _check(answers: Sequence[Answer], person_id: int | None) -> None:

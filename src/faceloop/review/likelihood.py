@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from faceloop.cluster.neighbours import pairwise_sq, squared_norms
 from faceloop.db.models import Model
-from faceloop.learn.calibration import Calibration, fit
+from faceloop.learn.calibration import CONFIDENT, Calibration, fit
 from faceloop.readmodel.state import LABEL_PERSON, LABEL_UNKNOWN, ReviewState, stable_random
 
-CONFIDENT = 0.99
 #: labelled faces the look-alike calibration is fitted on: enough for steps of a few hundred
 #: answers, few enough to fit in a fraction of a second with thousands of people
 SAMPLE = 2000

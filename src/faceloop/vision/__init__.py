@@ -6,7 +6,7 @@ from functools import cache
 
 from faceloop.vision.base import Box, Detection, Detector, Embedder
 from faceloop.vision.pipeline import FacePipeline, FoundFace
-from faceloop.workspace.config import DetectSettings
+from faceloop.vision.settings import DetectSettings
 
 DETECTORS = ("hog", "cnn")
 EMBEDDERS = ("torch", "dlib")

@@ -59,7 +59,7 @@ def decode(data: bytes, max_pixels: int = 50_000_000) -> DecodedImage:
     except UnreadableImage:
         raise
     except UnidentifiedImageError:
-        raise UnreadableImage(_not_an_image(data)) from None
+        raise UnreadableImage(not_an_image(data)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise UnreadableImage(f"truncated or corrupt {_fmt_name(data)}: {exc}") from None
     except Image.DecompressionBombError as exc:
@@ -133,7 +133,9 @@ def _fmt_name(data: bytes) -> str:
     return "image"
 
 
-def _not_an_image(data: bytes) -> str:
+def not_an_image(data: bytes) -> str:
+    """Why bytes no decoder reads are not a photo, named by what they are instead: an upload
+    of a saved web page or a PDF is a common mistake, and "unidentified image" does not help."""
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return "not an image: the file is an HTML page"

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from faceloop.ingest.uploads import NotAPhoto
 from faceloop.labels.labelling import SamePersonInPhoto
 from faceloop.labels.people import NameTaken
+from faceloop.web.templating import render_error
 
 log = logging.getLogger("faceloop.web")
 
@@ -36,8 +37,6 @@ CODES = {
 
 def error_response(request: Request, status: int, message: str, **extra) -> Response:
     if _wants_html(request):
-        from faceloop.web.templating import render_error
-
         return render_error(request, status, message)
     body = {"error": CODES.get(status, "error"), "message": message, **extra}
     return JSONResponse(body, status_code=status)

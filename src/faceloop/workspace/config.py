@@ -12,23 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faceloop.vision.settings import DetectSettings
+
 SETTINGS_FILE = "faceloop.toml"
 DATABASE_FILE = "faceloop.db"
 
 
 class SettingsError(ValueError):
     """The settings file cannot be used; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class DetectSettings:
-    detector: str = "hog"
-    embedder: str = "torch"
-    min_face: int = 40
-    max_detect_pixels: int = 4_000_000
-    hog_threshold: float = 0.0
-    cnn_threshold: float = 0.0
-    cnn_max_pixels: int = 1_000_000
 
 
 @dataclass(frozen=True)
