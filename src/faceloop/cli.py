@@ -68,37 +68,38 @@ def init(
 @app.command()
 def status(workspace: WorkspaceOption = None) -> None:
     """Counts of photos, faces and people, and what is left to do."""
-    from faceloop.review.status import workspace_status
+    from faceloop.review.overview import overview
 
     with _open(workspace) as ws:
-        st = workspace_status(ws)
+        o = overview(ws, limit=None)
     table = Table(title=f"faceloop workspace {ws.root}", show_header=False)
-    table.add_row("photos", f"{st.images:,}")
-    table.add_row("  without a face", f"{st.images_without_faces:,}")
-    table.add_row("  near-copies linked", f"{st.near_copies:,}")
-    table.add_row("faces", f"{st.faces:,}")
-    table.add_row("  labelled with a person", f"{st.labelled:,}")
-    table.add_row("  not a face / unknown person", f"{st.not_faces:,} / {st.unknown_people:,}")
-    table.add_row("  unlabelled", f"{st.unlabelled:,}")
-    table.add_row("people", f"{st.people:,}")
+    table.add_row("photos", f"{o.photos:,}")
+    table.add_row("  without a face", f"{o.photos_without_faces:,}")
+    table.add_row("  near-copies linked", f"{o.near_copies:,}")
+    table.add_row("faces", f"{o.faces:,}")
+    table.add_row("  labelled with a person", f"{o.labelled:,}")
+    table.add_row("  not a face / unknown person", f"{o.not_faces:,} / {o.unknown:,}")
+    table.add_row("  unlabelled", f"{o.unlabelled:,}")
+    table.add_row("people", f"{o.people:,}")
+    table.add_row(f"  ready for a model ({o.threshold}+ faces)", f"{o.ready:,}")
     console.print(table)
-    if st.per_person:
+    if o.progress:
         people = Table(title="faces per person")
         people.add_column("person")
         people.add_column("faces", justify="right")
-        for row in st.per_person[:50]:
+        for row in o.progress[:50]:
             people.add_row(row.name, f"{row.faces:,}")
-        if len(st.per_person) > 50:
-            people.add_row(f"… and {len(st.per_person) - 50} more", "")
+        if len(o.progress) > 50:
+            people.add_row(f"… and {len(o.progress) - 50} more", "")
         console.print(people)
     pending = []
-    if st.unlabelled:
-        pending.append(f"{st.unlabelled:,} faces to label")
-    if st.interrupted_imports:
+    if o.unlabelled:
+        pending.append(f"{o.unlabelled:,} faces to label")
+    if o.interrupted_imports:
         pending.append(
-            f"{st.interrupted_imports} interrupted import(s): the next import cleans up after them"
+            f"{o.interrupted_imports} interrupted import(s): the next import cleans up after them"
         )
-    if not st.images:
+    if not o.photos:
         pending.append(
             "no photos yet: faceloop import PATH... (--by-folder for a folder per person)"
         )
