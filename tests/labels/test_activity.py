@@ -5,7 +5,6 @@ from __future__ import annotations
 from faceloop.labels import person_ops as ops
 from faceloop.labels.activity import activity
 from faceloop.labels.labelling import label_faces, undo_action
-from faceloop.workspace import open_workspace
 from tests.builders import add_photo, make_person
 
 
