@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.progress import (
 from rich.table import Table
 
 from faceloop.workspace import Workspace, WorkspaceError, init_workspace, open_workspace
+
+if TYPE_CHECKING:
+    from faceloop.datasets.export import ExportPlan, WorkspaceExport
 
 app = typer.Typer(
     help="Build labelled face datasets: import photos, label faces, train, export.",
@@ -545,44 +548,27 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export the labelled faces as a dataset, with manifests, labels.json and a dataset card."""
-    from datetime import datetime
+    from faceloop.datasets.export import DatasetOptions, export_workspace, plan_export
+    from faceloop.export import ExportError
+    from faceloop.options import OptionError
 
-    from faceloop.datasets.export import (
-        CROPS,
-        FORMATS,
-        DatasetOptions,
-        export_workspace,
-        plan_export,
-    )
-    from faceloop.export import ExportError, parse_fractions
-
-    def refuse(message: str) -> typer.Exit:
-        errors.print(f"[red]error:[/red] {message}")
-        return typer.Exit(2)
-
-    if format not in FORMATS:
-        raise refuse(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if crop not in CROPS:
-        raise refuse(f"--crop must be 112, 150 or photo, not {crop!r}")
-    if split_rule not in ("exact", "hash"):
-        raise refuse(f"--split-rule must be exact or hash, not {split_rule!r}")
     try:
-        fractions = parse_fractions(split)
-        when = datetime.fromisoformat(since) if since else None
+        options = DatasetOptions.from_text(
+            format=format,
+            split=split,
+            seed=seed,
+            split_rule=split_rule,
+            min_per_class=min_per_class,
+            other_ratio=other_ratio,
+            crop=crop,
+            people=tuple(people or ()),
+            since=since,
+            common_keys=common_keys,
+        )
     except ValueError as exc:
-        raise refuse(str(exc)) from None
-    options = DatasetOptions(
-        format=format,  # type: ignore[arg-type]
-        fractions=fractions,
-        seed=seed,
-        split_rule=split_rule,  # type: ignore[arg-type]
-        min_per_class=min_per_class,
-        other_ratio=other_ratio,
-        crop=crop,  # type: ignore[arg-type]
-        people=tuple(people or ()),
-        since=when,
-        common_keys=common_keys,
-    )
+        message = exc.flag_message() if isinstance(exc, OptionError) else str(exc)
+        errors.print(f"[red]error:[/red] {message}")
+        raise typer.Exit(2) from None
     with _open(workspace) as ws:
         try:
             plan = plan_export(ws, options)
@@ -591,16 +577,8 @@ def export(
             raise typer.Exit(1) from None
         for note in plan.notes:
             errors.print(f"[yellow]note:[/yellow] {note}")
-        columns = (
-            SpinnerColumn(),
-            TextColumn(f"[bold]exporting {format}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
         try:
-            with Progress(*columns, console=console) as bar:
+            with _export_bar(options.format) as bar:
                 task = bar.add_task("export", total=plan.faces)
                 result = export_workspace(
                     ws,
@@ -615,6 +593,23 @@ def export(
         except (ExportError, OSError) as exc:
             errors.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from None
+    _print_export(result, plan)
+
+
+def _export_bar(format: str) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]exporting {format}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _print_export(result: WorkspaceExport, plan: ExportPlan) -> None:
+    """What went out, per label and split, and what was skipped."""
     summary = result.summary
     table = Table(title=f"{summary.faces:,} faces exported to {summary.out_dir}")
     for column in ("label", "person", "train", "validation", "test"):
@@ -658,10 +653,13 @@ def import_dataset(
     """Import a dataset's faces as labelled faces; running it again adds nothing."""
     from faceloop.datasets.importing import DatasetImportSummary
     from faceloop.datasets.importing import import_dataset as run_import
+    from faceloop.options import ImportImages, OptionError, choose
 
-    if kind not in ("auto", "crop", "photo"):
-        errors.print(f"[red]error:[/red] --images must be crop, photo or auto, not {kind!r}")
-        raise typer.Exit(2)
+    try:
+        images = choose(ImportImages, kind, "images")
+    except OptionError as exc:
+        errors.print(f"[red]error:[/red] {exc.flag_message()}")
+        raise typer.Exit(2) from None
     shown: list[str] = []
     with _open(workspace) as ws, _bar() as bar:
         task = bar.add_task("reading", total=None)
@@ -676,7 +674,7 @@ def import_dataset(
 
         try:
             summary = run_import(
-                ws, path, kind=kind, progress=show, on_problem=lambda p: shown.append(str(p))
+                ws, path, kind=images, progress=show, on_problem=lambda p: shown.append(str(p))
             )
         except (FileNotFoundError, ValueError) as exc:
             errors.print(f"[red]error:[/red] {exc}")

@@ -32,7 +32,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image as PILImage
@@ -58,6 +57,7 @@ from faceloop.ingest.run import import_lock, recover_interrupted
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
 from faceloop.labels.people import normalise_name, people_named, search_key
 from faceloop.labels.person_ops import PersonOpError, add_alias, create_person
+from faceloop.options import ImportImages, choose
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import CHIP_PADDING, CHIP_SIZE, CROP_PADDING, CROP_SIZE, Box
 from faceloop.vision.decode import UnreadableImage, decode
@@ -66,7 +66,6 @@ from faceloop.vision.pipeline import FacePipeline
 from faceloop.workspace import Workspace
 from faceloop.workspace.blobs import sha256
 
-Kind = Literal["auto", "crop", "photo"]
 #: faces embedded together: the network runs several times faster on a batch than face by face
 BATCH = 32
 SOURCE_KIND = "dataset"
@@ -100,7 +99,7 @@ def import_dataset(
     ws: Workspace,
     path: Path | str,
     *,
-    kind: Kind = "auto",
+    kind: ImportImages | str = ImportImages.AUTO,
     progress: Callable[[DatasetImportSummary], None] | None = None,
     on_problem: Callable[[Problem], None] | None = None,
 ) -> DatasetImportSummary:
@@ -109,6 +108,7 @@ def import_dataset(
     `kind` says whether the images are face crops or whole photos; "auto" guesses from each
     image's size and shape (small and nearly square is a crop).
     """
+    kind = choose(ImportImages, kind, "kind")
     started = time.monotonic()
     path = Path(path).expanduser().absolute()
     summary = DatasetImportSummary(path, "")
@@ -175,7 +175,7 @@ class _Run:
         ws: Workspace,
         owner: str,
         root: Path,
-        kind: Kind,
+        kind: ImportImages,
         summary: DatasetImportSummary,
         report: Callable[[Problem], None],
     ) -> None:
@@ -397,8 +397,8 @@ class _Run:
         return PERSON, name
 
     def _is_crop(self, face: ImportedFace) -> bool:
-        if self.kind != "auto":
-            return self.kind == "crop"
+        if self.kind != ImportImages.AUTO:
+            return self.kind == ImportImages.CROP
         try:
             return guess_image_kind(face.image) == "crop"
         except ValueError:
