@@ -70,3 +70,96 @@ class ImportImages(StrEnum):
     AUTO = "auto"
     CROP = "crop"
     PHOTO = "photo"
+
+
+# ---------------------------------------------------------------- decisions
+
+
+class FaceVerdict(StrEnum):
+    """What a decision says of a face (`undo` is a decision about another decision)."""
+
+    PERSON = "person"
+    NOT_FACE = "not_face"
+    UNKNOWN = "unknown"
+    SKIP = "skip"
+    REJECT = "reject"
+
+
+class DecisionOrigin(StrEnum):
+    """Which page or step a decision was made on, for the activity log and the exports."""
+
+    MANUAL = "manual"
+    SUGGESTION = "suggestion"
+    BULK = "bulk"
+    GROUP = "group"
+    IMPORT = "import"
+
+
+class ActivityKind(StrEnum):
+    DECISION = "decision"
+    PERSON = "person"
+
+
+# ---------------------------------------------------------------- review queues
+
+
+class GuessOrder(StrEnum):
+    """The model-guess queue's order: the surest guesses first, or the least sure."""
+
+    CONFIDENT = "confident"
+    UNCERTAIN = "uncertain"
+
+
+class LookAlikeOrder(StrEnum):
+    """The look-alike queue's order: the nearest faces first, or the largest person first."""
+
+    CONFIDENT = "confident"
+    LARGEST = "largest"
+
+
+class ConfirmMode(StrEnum):
+    """The confirm page: one face at a time, a page of one person, or a page of many."""
+
+    ONE = "one"
+    PAGE = "page"
+    MIXED = "mixed"
+
+
+class ConfirmSource(StrEnum):
+    """Where the faces to confirm come from; auto is the model, else the nearest labelled."""
+
+    AUTO = "auto"
+    MODEL = "model"
+    NEAREST = "nearest"
+
+
+class Reach(StrEnum):
+    """How near a labelled face must be for a look-alike: nearer than the learned threshold,
+    at it, or farther."""
+
+    SURE = "sure"
+    CLOSE = "close"
+    WIDE = "wide"
+
+
+class ConfirmAnswer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    SKIP = "skip"
+    CORRECT = "correct"
+
+
+class PeopleSort(StrEnum):
+    FACES = "faces"
+    NAME = "name"
+    RECENT = "recent"
+
+
+# ---------------------------------------------------------------- jobs
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
