@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from rich.progress import (
 from rich.table import Table
 
 from faceloop.workspace import Workspace, WorkspaceError, init_workspace, open_workspace
+
+if TYPE_CHECKING:
+    from faceloop.datasets.export import ExportPlan, WorkspaceExport
 
 app = typer.Typer(
     help="Build labelled face datasets: import photos, label faces, train, export.",
@@ -73,37 +76,38 @@ def init(
 @app.command()
 def status(workspace: WorkspaceOption = None) -> None:
     """Counts of photos, faces and people, and what is left to do."""
-    from faceloop.review.status import workspace_status
+    from faceloop.review.overview import overview
 
     with _open(workspace) as ws:
-        st = workspace_status(ws)
+        o = overview(ws, limit=None)
     table = Table(title=f"faceloop workspace {ws.root}", show_header=False)
-    table.add_row("photos", f"{st.images:,}")
-    table.add_row("  without a face", f"{st.images_without_faces:,}")
-    table.add_row("  near-copies linked", f"{st.near_copies:,}")
-    table.add_row("faces", f"{st.faces:,}")
-    table.add_row("  labelled with a person", f"{st.labelled:,}")
-    table.add_row("  not a face / unknown person", f"{st.not_faces:,} / {st.unknown_people:,}")
-    table.add_row("  unlabelled", f"{st.unlabelled:,}")
-    table.add_row("people", f"{st.people:,}")
+    table.add_row("photos", f"{o.photos:,}")
+    table.add_row("  without a face", f"{o.photos_without_faces:,}")
+    table.add_row("  near-copies linked", f"{o.near_copies:,}")
+    table.add_row("faces", f"{o.faces:,}")
+    table.add_row("  labelled with a person", f"{o.labelled:,}")
+    table.add_row("  not a face / unknown person", f"{o.not_faces:,} / {o.unknown:,}")
+    table.add_row("  unlabelled", f"{o.unlabelled:,}")
+    table.add_row("people", f"{o.people:,}")
+    table.add_row(f"  ready for a model ({o.threshold}+ faces)", f"{o.ready:,}")
     console.print(table)
-    if st.per_person:
+    if o.progress:
         people = Table(title="faces per person")
         people.add_column("person")
         people.add_column("faces", justify="right")
-        for row in st.per_person[:50]:
+        for row in o.progress[:50]:
             people.add_row(row.name, f"{row.faces:,}")
-        if len(st.per_person) > 50:
-            people.add_row(f"… and {len(st.per_person) - 50} more", "")
+        if len(o.progress) > 50:
+            people.add_row(f"… and {len(o.progress) - 50} more", "")
         console.print(people)
     pending = []
-    if st.unlabelled:
-        pending.append(f"{st.unlabelled:,} faces to label")
-    if st.interrupted_imports:
+    if o.unlabelled:
+        pending.append(f"{o.unlabelled:,} faces to label")
+    if o.interrupted_imports:
         pending.append(
-            f"{st.interrupted_imports} interrupted import(s): the next import cleans up after them"
+            f"{o.interrupted_imports} interrupted import(s): the next import cleans up after them"
         )
-    if not st.images:
+    if not o.photos:
         pending.append(
             "no photos yet: faceloop import PATH... (--by-folder for a folder per person)"
         )
@@ -549,44 +553,27 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export the labelled faces as a dataset, with manifests, labels.json and a dataset card."""
-    from datetime import datetime
+    from faceloop.datasets.export import DatasetOptions, export_workspace, plan_export
+    from faceloop.export import ExportError
+    from faceloop.options import OptionError
 
-    from faceloop.datasets.export import (
-        CROPS,
-        FORMATS,
-        DatasetOptions,
-        export_workspace,
-        plan_export,
-    )
-    from faceloop.export import ExportError, parse_fractions
-
-    def refuse(message: str) -> typer.Exit:
-        errors.print(f"[red]error:[/red] {message}")
-        return typer.Exit(2)
-
-    if format not in FORMATS:
-        raise refuse(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if crop not in CROPS:
-        raise refuse(f"--crop must be 112, 150 or photo, not {crop!r}")
-    if split_rule not in ("exact", "hash"):
-        raise refuse(f"--split-rule must be exact or hash, not {split_rule!r}")
     try:
-        fractions = parse_fractions(split)
-        when = datetime.fromisoformat(since) if since else None
+        options = DatasetOptions.from_text(
+            format=format,
+            split=split,
+            seed=seed,
+            split_rule=split_rule,
+            min_per_class=min_per_class,
+            other_ratio=other_ratio,
+            crop=crop,
+            people=tuple(people or ()),
+            since=since,
+            common_keys=common_keys,
+        )
     except ValueError as exc:
-        raise refuse(str(exc)) from None
-    options = DatasetOptions(
-        format=format,  # type: ignore[arg-type]
-        fractions=fractions,
-        seed=seed,
-        split_rule=split_rule,  # type: ignore[arg-type]
-        min_per_class=min_per_class,
-        other_ratio=other_ratio,
-        crop=crop,  # type: ignore[arg-type]
-        people=tuple(people or ()),
-        since=when,
-        common_keys=common_keys,
-    )
+        message = exc.flag_message() if isinstance(exc, OptionError) else str(exc)
+        errors.print(f"[red]error:[/red] {message}")
+        raise typer.Exit(2) from None
     with _open(workspace) as ws:
         try:
             plan = plan_export(ws, options)
@@ -595,16 +582,8 @@ def export(
             raise typer.Exit(1) from None
         for note in plan.notes:
             errors.print(f"[yellow]note:[/yellow] {note}")
-        columns = (
-            SpinnerColumn(),
-            TextColumn(f"[bold]exporting {format}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
         try:
-            with Progress(*columns, console=console) as bar:
+            with _export_bar(options.format) as bar:
                 task = bar.add_task("export", total=plan.faces)
                 result = export_workspace(
                     ws,
@@ -619,6 +598,23 @@ def export(
         except (ExportError, OSError) as exc:
             errors.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from None
+    _print_export(result, plan)
+
+
+def _export_bar(format: str) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]exporting {format}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _print_export(result: WorkspaceExport, plan: ExportPlan) -> None:
+    """What went out, per label and split, and what was skipped."""
     summary = result.summary
     table = Table(title=f"{summary.faces:,} faces exported to {summary.out_dir}")
     for column in ("label", "person", "train", "validation", "test"):
@@ -662,10 +658,13 @@ def import_dataset(
     """Import a dataset's faces as labelled faces; running it again adds nothing."""
     from faceloop.datasets.importing import DatasetImportSummary
     from faceloop.datasets.importing import import_dataset as run_import
+    from faceloop.options import ImportImages, OptionError, choose
 
-    if kind not in ("auto", "crop", "photo"):
-        errors.print(f"[red]error:[/red] --images must be crop, photo or auto, not {kind!r}")
-        raise typer.Exit(2)
+    try:
+        images = choose(ImportImages, kind, "images")
+    except OptionError as exc:
+        errors.print(f"[red]error:[/red] {exc.flag_message()}")
+        raise typer.Exit(2) from None
     shown: list[str] = []
     with _open(workspace) as ws, _bar() as bar:
         task = bar.add_task("reading", total=None)
@@ -680,7 +679,7 @@ def import_dataset(
 
         try:
             summary = run_import(
-                ws, path, kind=kind, progress=show, on_problem=lambda p: shown.append(str(p))
+                ws, path, kind=images, progress=show, on_problem=lambda p: shown.append(str(p))
             )
         except (FileNotFoundError, ValueError) as exc:
             errors.print(f"[red]error:[/red] {exc}")

@@ -32,6 +32,7 @@ from faceloop.export.splits import quotas
 from faceloop.ingest.run import import_photos
 from faceloop.labels.decisions import NOT_FACE, decide
 from faceloop.labels.person_ops import create_person, merge_people, set_hidden
+from faceloop.options import ExportFormat, OptionError
 from faceloop.workspace import init_workspace
 from tests.conftest import DATA, ORL_PEOPLE, ORL_PHOTOS
 
@@ -367,3 +368,17 @@ def test_the_export_command(orl_workspace, tmp_path) -> None:
         assert "Traceback" not in failed.output
     not_empty = runner.invoke(app, ["export", str(out), "--min-per-class", "5", *base])
     assert not_empty.exit_code == 1 and "is not empty" in not_empty.output
+
+
+def test_options_are_checked_once_in_the_library_with_the_choices_named() -> None:
+    """The CLI and the web pass the words through; the options object itself refuses a bad
+    one and says which would do, and a good word becomes its member (equal to the word)."""
+    with pytest.raises(OptionError, match=r"format must be one of tfrecord, imagefolder"):
+        DatasetOptions(format="xml")
+    with pytest.raises(OptionError, match=r"crop must be one of 112, 150, photo, not '99'"):
+        DatasetOptions.from_text(crop="99")
+    with pytest.raises(ValueError, match="min_per_class must be at least 1"):
+        DatasetOptions(min_per_class=0)
+    options = DatasetOptions.from_text(format="csv", split="60,20,20", since="2024-05-01")
+    assert options.format is ExportFormat.CSV and options.format == "csv"
+    assert options.fractions == (0.6, 0.2, 0.2) and options.since == datetime(2024, 5, 1)

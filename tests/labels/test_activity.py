@@ -5,8 +5,6 @@ from __future__ import annotations
 from faceloop.labels import person_ops as ops
 from faceloop.labels.activity import activity
 from faceloop.labels.labelling import label_faces, undo_action
-from faceloop.review.overview import overview
-from faceloop.workspace import open_workspace
 from tests.builders import add_photo, make_person
 
 
@@ -44,34 +42,6 @@ def test_filters_and_pages(empty) -> None:
     seen = {(e.kind, e.id) for e in first.entries + rest.entries}
     assert len(seen) == 7
     assert rest.next_before is None
-
-
-def test_overview_counts_and_progress(empty) -> None:
-    ws = empty
-    person = make_person(ws, "Rin")
-    faces = [add_photo(ws, 1, folder=f"/{n}")[1][0] for n in range(4)]
-    label_faces(ws, faces[:2], "person", user_id=None, person_id=person)
-    label_faces(ws, faces[2:3], "not_face", user_id=None)
-    o = overview(ws)
-    assert (o.photos, o.faces, o.labelled, o.not_faces, o.unlabelled) == (4, 4, 2, 1, 1)
-    assert o.threshold == 30
-    assert [(p.name, p.faces) for p in o.progress] == [("Rin", 2)]
-    assert o.ready == 0
-
-
-def test_overview_ready_follows_the_min_per_class_setting(empty) -> None:
-    """A workspace that trains on 2 faces a person counts Rin as ready, not against a fixed 30."""
-    ws = empty
-    text = (ws.root / "faceloop.toml").read_text()
-    assert "min_per_class = 30" in text
-    (ws.root / "faceloop.toml").write_text(text.replace("min_per_class = 30", "min_per_class = 2"))
-    ws = open_workspace(ws.root)
-    person = make_person(ws, "Rin")
-    faces = [add_photo(ws, 1, folder=f"/{n}")[1][0] for n in range(3)]
-    label_faces(ws, faces[:2], "person", user_id=None, person_id=person)
-    o = overview(ws)
-    assert (o.threshold, o.ready) == (2, 1)
-    ws.close()
 
 
 def test_undoing_an_undo_reads_as_a_redo(empty) -> None:

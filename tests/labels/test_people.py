@@ -8,6 +8,7 @@ import pytest
 from faceloop.labels import person_ops as ops
 from faceloop.labels.labelling import label_faces
 from faceloop.labels.names import suggest_names
+from faceloop.labels.people import merge_roots
 from faceloop.review.label_queue import next_faces
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from tests.builders import add_photo, make_person
@@ -179,3 +180,11 @@ def test_people_list_filters(empty) -> None:
     assert len(list_people(ws, include_hidden=True).people) == 3
     assert [p.name for p in list_people(ws, query="saku").people] == ["Sakura"]
     assert list_people(ws).tags == ["Group"]
+
+
+def test_merge_roots_follows_chains_and_survives_a_cycle() -> None:
+    assert merge_roots({1: None, 2: 1, 3: 2, 4: 9}) == {1: 1, 2: 1, 3: 1, 4: 9, 9: 9}
+    # a cycle a hand-edited database could hold: one answer whichever person the walk starts at
+    for order in ([5, 6, 7], [7, 6, 5], [6, 5, 7]):
+        into = {5: 6, 6: 5, 7: 6}
+        assert merge_roots({pid: into[pid] for pid in order}) == {5: 5, 6: 5, 7: 5}

@@ -69,19 +69,19 @@ from faceloop.export import (
     write_parquet,
     write_tfrecord,
 )
-from faceloop.export.splits import DEFAULT_FRACTIONS, SplitRule
+from faceloop.export.splits import DEFAULT_FRACTIONS, parse_fractions
 from faceloop.labels.decisions import PERSON
 from faceloop.labels.people import people_named
 from faceloop.learning.training_data import person_roots
+from faceloop.options import ExportCrop, ExportFormat, SplitRule, choose
 from faceloop.workspace import Workspace
 
-Format = Literal["tfrecord", "imagefolder", "parquet", "csv"]
-Crop = Literal["112", "150", "photo"]
-FORMATS: tuple[str, ...] = ("tfrecord", "imagefolder", "parquet", "csv")
-CROPS: dict[str, Literal["crop", "chip", "photo"]] = {
-    "112": "crop",
-    "150": "chip",
-    "photo": "photo",
+FORMATS: tuple[str, ...] = tuple(ExportFormat)
+#: what the format writers call each crop choice
+CROPS: dict[ExportCrop, Literal["crop", "chip", "photo"]] = {
+    ExportCrop.CROP_112: "crop",
+    ExportCrop.CHIP_150: "chip",
+    ExportCrop.PHOTO: "photo",
 }
 CHUNK = 500
 IMPORT_ORIGIN = "import"
@@ -101,15 +101,17 @@ class NothingToExport(ValueError):
 @dataclass(frozen=True)
 class DatasetOptions:
     """What to export and how. None for `min_per_class` / `other_ratio` takes the workspace's
-    training settings, so an export matches what `faceloop train` learns from."""
+    training settings, so an export matches what `faceloop train` learns from. The options are
+    checked here, once, whichever door (CLI, web, library) they came through: a bad word or
+    number is a ValueError (an `OptionError` for a word) that says what would do."""
 
-    format: Format = "tfrecord"
+    format: ExportFormat = ExportFormat.TFRECORD
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     seed: int = 0
-    split_rule: SplitRule = "exact"
+    split_rule: SplitRule = SplitRule.EXACT
     min_per_class: int | None = None
     other_ratio: float | None = None
-    crop: Crop = "112"
+    crop: ExportCrop = ExportCrop.CROP_112
     #: names (or aliases, or "#id") of the people to export; empty: everyone with enough faces
     people: tuple[str, ...] = ()
     #: only faces labelled at or after this moment (a date means its midnight, UTC)
@@ -118,6 +120,34 @@ class DatasetOptions:
     common_keys: bool = False
     contact_sheets: bool = True
     title: str | None = None
+
+    def __post_init__(self) -> None:
+        set_field = object.__setattr__
+        set_field(self, "format", choose(ExportFormat, self.format, "format"))
+        set_field(self, "crop", choose(ExportCrop, self.crop, "crop"))
+        set_field(self, "split_rule", choose(SplitRule, self.split_rule, "split_rule"))
+        set_field(self, "people", tuple(self.people))
+        _check_amounts(self.min_per_class, self.other_ratio)
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        split: str = "0.8,0.1,0.1",
+        since: str | date | None = None,
+        **options: object,
+    ) -> DatasetOptions:
+        """The options as a person types them: the split as "0.8,0.1,0.1" (or "80,10,10") and
+        `since` as an ISO date or time; the other options as the dataclass takes them."""
+        when = datetime.fromisoformat(since) if isinstance(since, str) and since else since
+        return cls(fractions=parse_fractions(split), since=when or None, **options)  # type: ignore[arg-type]
+
+
+def _check_amounts(min_per_class: int | None, other_ratio: float | None) -> None:
+    if min_per_class is not None and min_per_class < 1:
+        raise ValueError(f"min_per_class must be at least 1, not {min_per_class}")
+    if other_ratio is not None and (not 0.0 <= other_ratio < 1.0 or math.isnan(other_ratio)):
+        raise ValueError(f"other_ratio must be at least 0 and below 1, not {other_ratio}")
 
 
 @dataclass(frozen=True)
@@ -192,14 +222,7 @@ def plan_export(ws: Workspace, options: DatasetOptions) -> ExportPlan:
         settings.min_per_class if options.min_per_class is None else options.min_per_class
     )
     other_ratio = settings.other_ratio if options.other_ratio is None else options.other_ratio
-    if min_per_class < 1:
-        raise ValueError(f"min_per_class must be at least 1, not {min_per_class}")
-    if not 0.0 <= other_ratio < 1.0 or math.isnan(other_ratio):
-        raise ValueError(f"other_ratio must be at least 0 and below 1, not {other_ratio}")
-    if options.format not in FORMATS:
-        raise ValueError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
-    if options.crop not in CROPS:
-        raise ValueError(f"unknown crop {options.crop!r}; choose 112, 150 or photo")
+    _check_amounts(min_per_class, other_ratio)
     since = _since(options.since)
     notes: list[str] = []
     with ws.reader() as session:
@@ -371,12 +394,12 @@ def _imported_splits(session: Session) -> dict[int, str]:
 
 
 def stream_faces(
-    ws: Workspace, plan: ExportPlan, crop: Crop = "112", chunk: int = CHUNK
+    ws: Workspace, plan: ExportPlan, crop: ExportCrop = ExportCrop.CROP_112, chunk: int = CHUNK
 ) -> Iterator[ExportFace]:
     """The planned faces, read from the database a chunk at a time and from the blob store one
     at a time, as the writer takes them. The 112 px crop is always read (contact sheets show
     it); the chip only for `crop="150"`; a photo only when the writer asks for it."""
-    chip_wanted = crop == "150"
+    chip_wanted = crop == ExportCrop.CHIP_150
     for start in range(0, plan.faces, chunk):
         ids = plan.face_ids[start : start + chunk].tolist()
         with ws.reader() as session:
@@ -489,7 +512,11 @@ def _card(ws: Workspace, options: DatasetOptions, plan: ExportPlan) -> DatasetCa
     if model is not None:
         described += f"; suggestions from {model.kind} model #{model.id}"
     split_text = ", ".join(f"{s} {f:g}" for s, f in zip(SPLITS, options.fractions, strict=True))
-    rule = "exactly stratified by label" if options.split_rule == "exact" else "by a per-face hash"
+    rule = (
+        "exactly stratified by label"
+        if options.split_rule == SplitRule.EXACT
+        else "by a per-face hash"
+    )
     description = (
         f"Exported from the faceloop workspace {ws.root.name}. Splits: {split_text}, seed "
         f"{options.seed}, {rule}; faces imported from another dataset keep the split they had "
@@ -534,11 +561,11 @@ def export_workspace(
         "contact_sheets": options.contact_sheets,
         "progress_every": every,
     }
-    if options.format == "tfrecord":
+    if options.format == ExportFormat.TFRECORD:
         writer_options: ExportOptions = TFRecordOptions(
             **common, keys="common" if options.common_keys else "original"
         )
-    elif options.format == "parquet":
+    elif options.format == ExportFormat.PARQUET:
         writer_options = ParquetOptions(**common)
     else:
         writer_options = ExportOptions(**common)

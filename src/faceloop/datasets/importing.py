@@ -32,20 +32,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import delete, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import (
-    BlobJournal,
     Decision,
     Face,
     ForgottenPerson,
     Image,
-    ImageOrigin,
     Person,
     Source,
 )
@@ -55,9 +52,11 @@ from faceloop.export.records import OTHER_LABEL
 from faceloop.ingest.analyse import jpeg
 from faceloop.ingest.near_copies import phash
 from faceloop.ingest.run import import_lock, recover_interrupted
+from faceloop.ingest.store import FaceToStore, Origin, PhotoToStore, StoredPhoto, store_photo
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
 from faceloop.labels.people import normalise_name, people_named, search_key
 from faceloop.labels.person_ops import PersonOpError, add_alias, create_person
+from faceloop.options import ImportImages, choose
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import CHIP_PADDING, CHIP_SIZE, CROP_PADDING, CROP_SIZE, Box
 from faceloop.vision.decode import UnreadableImage, decode
@@ -66,7 +65,6 @@ from faceloop.vision.pipeline import FacePipeline
 from faceloop.workspace import Workspace
 from faceloop.workspace.blobs import sha256
 
-Kind = Literal["auto", "crop", "photo"]
 #: faces embedded together: the network runs several times faster on a batch than face by face
 BATCH = 32
 SOURCE_KIND = "dataset"
@@ -100,7 +98,7 @@ def import_dataset(
     ws: Workspace,
     path: Path | str,
     *,
-    kind: Kind = "auto",
+    kind: ImportImages | str = ImportImages.AUTO,
     progress: Callable[[DatasetImportSummary], None] | None = None,
     on_problem: Callable[[Problem], None] | None = None,
 ) -> DatasetImportSummary:
@@ -109,6 +107,7 @@ def import_dataset(
     `kind` says whether the images are face crops or whole photos; "auto" guesses from each
     image's size and shape (small and nearly square is a crop).
     """
+    kind = choose(ImportImages, kind, "kind")
     started = time.monotonic()
     path = Path(path).expanduser().absolute()
     summary = DatasetImportSummary(path, "")
@@ -175,7 +174,7 @@ class _Run:
         ws: Workspace,
         owner: str,
         root: Path,
-        kind: Kind,
+        kind: ImportImages,
         summary: DatasetImportSummary,
         report: Callable[[Problem], None],
     ) -> None:
@@ -307,81 +306,50 @@ class _Run:
         return _Found(box, score, points, chip, crop)
 
     def _store(self, item: _Prepared) -> None:
+        """The photo with every face found in it, and the dataset's label on the one it names;
+        when nothing says which face that is, the photo is stored unlabelled (with the person
+        as its hint) and the face is reported."""
         face = item.face
-        blobs = {item.sha: face.image}
-        rows = []
+        detector = self.ws.settings.detect.detector
+        faces = []
         for i, found in enumerate(item.found):
             kept = item.is_crop and i == item.chosen
-            chip = (_kept(face.image, CHIP_SIZE) if kept else None) or jpeg(found.chip)
-            crop = (_kept(face.image, CROP_SIZE) if kept else None) or jpeg(found.crop)
-            blobs[sha256(chip)] = chip
-            blobs[sha256(crop)] = crop
-            rows.append((found, sha256(chip), sha256(crop)))
-        keys = sorted(blobs)
-        with self.ws.transaction() as session:
-            for key in keys:
-                session.merge(BlobJournal(key=key, owner=self.owner))
-        for key in keys:
-            self.ws.blobs.put_as(key, blobs[key])
-        detector = self.ws.settings.detect.detector
-        with self.ws.transaction() as session:
-            image = Image(
-                sha256=item.sha,
-                phash=item.phash,
-                width=item.width,
-                height=item.height,
-                format=item.format,
-                size_bytes=len(face.image),
-                face_count=len(item.found),
-            )
-            session.add(image)
-            session.flush()
-            session.add(
-                ImageOrigin(
-                    image_id=image.id,
-                    source_id=self.source_id,
-                    path=self._where(face),
-                    folder=self._folder(face),
-                )
-            )
-            stored = []
-            for found, chip_key, crop_key in rows:
-                row = Face(
-                    image_id=image.id,
-                    left=found.box.left,
-                    top=found.box.top,
-                    right=found.box.right,
-                    bottom=found.box.bottom,
+            faces.append(
+                FaceToStore(
+                    box=(found.box.left, found.box.top, found.box.right, found.box.bottom),
                     detector=CROP_BOX if found.score is None else detector,
                     score=0.0 if found.score is None else round(float(found.score), 4),
                     landmarks=[
                         [round(float(x), 1), round(float(y), 1)] for x, y in found.landmarks
                     ],
-                    chip_key=chip_key,
-                    crop_key=crop_key,
+                    chip_jpeg=(_kept(face.image, CHIP_SIZE) if kept else None) or jpeg(found.chip),
+                    crop_jpeg=(_kept(face.image, CROP_SIZE) if kept else None) or jpeg(found.crop),
                     embedding=np.asarray(found.embedding, dtype=np.float32).tobytes(),
                 )
-                session.add(row)
-                stored.append(row)
-            session.flush()
-            self.summary.added += len(stored)
-            refusal = None
+            )
+
+        def label(session: Session, stored: StoredPhoto) -> None:
+            self.summary.added += len(stored.face_ids)
             if item.chosen is None:
                 if item.verdict == PERSON:
+                    image = session.get(Image, stored.image_id)
                     image.hint_person_id = self._person(session, item.name, face)
-                refusal = (
-                    f"{len(stored)} faces in this photo and nothing says which is "
-                    f"{item.name or 'the labelled one'}; stored without a label"
-                )
             else:
-                self._decide(session, stored[item.chosen].id, face, item.verdict, item.name)
-            session.execute(
-                delete(BlobJournal).where(
-                    BlobJournal.owner == self.owner, BlobJournal.key.in_(keys)
-                )
+                self._decide(session, stored.face_ids[item.chosen], face, item.verdict, item.name)
+
+        store_photo(
+            self.ws,
+            self.owner,
+            PhotoToStore(item.sha, face.image, item.phash, item.width, item.height, item.format),
+            faces,
+            Origin(self.source_id, self._where(face), self._folder(face)),
+            then=label,
+        )
+        if item.chosen is None:
+            raise _Refused(
+                f"{len(faces)} faces in this photo and nothing says which is "
+                f"{item.name or 'the labelled one'}; stored without a label"
             )
-        if refusal:
-            raise _Refused(refusal)
 
     def _verdict(self, face: ImportedFace) -> tuple[str, str | None]:
         name = face.person_name
@@ -397,8 +365,8 @@ class _Run:
         return PERSON, name
 
     def _is_crop(self, face: ImportedFace) -> bool:
-        if self.kind != "auto":
-            return self.kind == "crop"
+        if self.kind != ImportImages.AUTO:
+            return self.kind == ImportImages.CROP
         try:
             return guess_image_kind(face.image) == "crop"
         except ValueError:

@@ -47,6 +47,7 @@ from faceloop.ingest.analyse import (
 )
 from faceloop.ingest.near_copies import NearCopyIndex, same_photo, signature
 from faceloop.ingest.scan import PhotoFile, Problem, os_reason, scan
+from faceloop.ingest.store import FaceToStore, Origin, PhotoToStore, StoredPhoto, store_photo
 from faceloop.labels.decisions import PERSON, decide
 from faceloop.labels.people import find_or_create_person
 from faceloop.vision import shared_pipeline
@@ -70,6 +71,7 @@ def crash_if_asked() -> None:
     wanted = os.environ.get(CRASH_AFTER_VARIABLE)
     if wanted and next(_commits_seen) >= int(wanted):
         os.kill(os.getpid(), signal.SIGKILL)
+
 
 
 @dataclass
@@ -334,62 +336,39 @@ class _ImportRun:
         return signature(image), faces
 
     def _store(self, item: _Item, photo: AnalysedPhoto, near_copy_of: int | None) -> int:
-        blobs = [(item.sha, item.data)]
-        if near_copy_of is None:
-            for face in photo.faces:
-                blobs += [(sha256(face.chip_jpeg), face.chip_jpeg)]
-                blobs += [(sha256(face.crop_jpeg), face.crop_jpeg)]
-        keys = sorted({key for key, _ in blobs})
-        with self.ws.transaction() as session:
-            for key in keys:
-                session.merge(BlobJournal(key=key, owner=self.owner))
-        for key, data in blobs:
-            self.ws.blobs.put_as(key, data)
-        with self.ws.transaction() as session:
-            image = Image(
-                sha256=item.sha,
-                phash=photo.phash,
-                width=photo.width,
-                height=photo.height,
-                format=photo.format,
-                size_bytes=len(item.data),
-                face_count=len(photo.faces),
-                near_copy_of_id=near_copy_of,
-            )
-            session.add(image)
-            session.flush()
-            self._add_origin(session, image.id, item.file)
-            if near_copy_of is None:
-                self._add_faces(session, image.id, photo)
-                self._label(session, image.id, item.file)
-            session.execute(
-                delete(BlobJournal).where(
-                    BlobJournal.owner == self.owner, BlobJournal.key.in_(keys)
-                )
-            )
-            image_id = image.id
-        crash_if_asked()
-        return image_id
-
-    def _add_faces(self, session: Session, image_id: int, photo: AnalysedPhoto) -> None:
+        """A new photo with its faces, labelled from its folder in the same transaction; a
+        near copy is stored without faces (its original's stand for it)."""
         detector = self.ws.settings.detect.detector
-        for face in photo.faces:
-            left, top, right, bottom = face.box
-            row = Face(
-                image_id=image_id,
-                left=left,
-                top=top,
-                right=right,
-                bottom=bottom,
-                detector=detector,
-                score=face.score,
-                landmarks=face.landmarks,
-                chip_key=sha256(face.chip_jpeg),
-                crop_key=sha256(face.crop_jpeg),
-                embedding=face.embedding,
-            )
-            session.add(row)
-        session.flush()
+        faces = (
+            [FaceToStore.analysed(face, detector) for face in photo.faces]
+            if near_copy_of is None
+            else []
+        )
+        shown = item.file.shown
+
+        def label(session: Session, stored: StoredPhoto) -> None:
+            if near_copy_of is None:
+                self._label(session, stored.image_id, item.file)
+
+        stored = store_photo(
+            self.ws,
+            self.owner,
+            PhotoToStore(
+                item.sha,
+                item.data,
+                photo.phash,
+                photo.width,
+                photo.height,
+                photo.format,
+                near_copy_of,
+            ),
+            faces,
+            Origin(self.source_id, shown, _folder_of(shown)),
+            face_count=len(photo.faces),
+            then=label,
+        )
+        crash_if_asked()
+        return stored.image_id
 
     def _add_origin(self, session: Session, image_id: int, file: PhotoFile) -> None:
         already = session.scalar(
@@ -400,7 +379,7 @@ class _ImportRun:
             )
         )
         if already is None:
-            folder = file.shown.rsplit("/", 1)[0] if "/" in file.shown else ""
+            folder = _folder_of(file.shown)
             session.add(
                 ImageOrigin(
                     image_id=image_id, source_id=self.source_id, path=file.shown, folder=folder
@@ -528,6 +507,10 @@ def _owner_alive(workspace: Workspace, owner: str) -> bool:
         fcntl.flock(handle, fcntl.LOCK_UN)
     path.unlink(missing_ok=True)
     return False
+
+
+def _folder_of(shown: str) -> str:
+    return shown.rsplit("/", 1)[0] if "/" in shown else ""
 
 
 def recover_interrupted(workspace: Workspace) -> int:

@@ -35,6 +35,7 @@ from huey.consumer import Consumer
 from sqlalchemy import select, update
 
 from faceloop.db.models import Job, utcnow
+from faceloop.options import JobState
 from faceloop.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None, str], None]
 JobFunction = Callable[[Workspace, dict, Progress], dict]
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+QUEUED, RUNNING, DONE, FAILED = JobState.QUEUED, JobState.RUNNING, JobState.DONE, JobState.FAILED
 ACTIVE = (QUEUED, RUNNING)
 QUEUE_FILE = "queue.db"
 PROGRESS_INTERVAL = 0.25

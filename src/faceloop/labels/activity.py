@@ -25,11 +25,12 @@ from faceloop.labels.decisions import (
 )
 from faceloop.labels.people import merged_person_ids
 from faceloop.labels.person_ops import CREATE
+from faceloop.options import ActivityKind, choose
 from faceloop.workspace import Workspace
 
 DECISION = "decision"
 PERSON_EVENT = "person"
-KINDS = (DECISION, PERSON_EVENT)
+KINDS = tuple(ActivityKind)
 MAX_LIMIT = 200
 
 
@@ -72,8 +73,8 @@ def activity(
     before: datetime | None = None,
     limit: int = 50,
 ) -> ActivityPage:
-    if kind is not None and kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    if kind is not None:
+        kind = choose(ActivityKind, kind, "kind")
     limit = max(1, min(limit, MAX_LIMIT))
     with ws.reader() as session:
         members = merged_person_ids(session, person_id) if person_id is not None else None

@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 from faceloop.db.models import Face, FaceLabel, Person
 from faceloop.labels.decisions import (
     NAMES_PERSON,
-    ORIGINS,
     PERSON,
-    VERDICTS,
     Verdict,
     decide_all,
     new_batch,
@@ -29,6 +27,7 @@ from faceloop.labels.decisions import (
 from faceloop.labels.names import exact_person
 from faceloop.labels.people import merged_person_ids, root_person_id
 from faceloop.labels.person_ops import create_person
+from faceloop.options import DecisionOrigin, FaceVerdict, choose
 from faceloop.workspace import Workspace
 
 MAX_FACES_PER_ACTION = 1000
@@ -87,10 +86,8 @@ def label_faces(
     is the one the face is said not to be; a face currently labelled with them goes back to the
     queue.
     """
-    if verdict not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}")
-    if origin not in ORIGINS:
-        raise ValueError(f"unknown origin {origin!r}; use one of {', '.join(ORIGINS)}")
+    verdict = choose(FaceVerdict, verdict, "verdict")
+    origin = choose(DecisionOrigin, origin, "origin")
     unique = list(dict.fromkeys(face_ids))
     if not unique:
         raise ValueError("no faces given")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,16 +98,47 @@ def namesake(session: Session, name: str) -> tuple[int, str] | None:
     return found[0], session.get(Person, found[0]).name
 
 
+def merge_roots(merged_into: Mapping[int, int | None]) -> dict[int, int]:
+    """The person each person now counts as, for every person in `merged_into` (person id ->
+    the person they were merged into, or None). Labels keep the person id they were made with,
+    so every count and lookup resolves merges through this one rule: follow the chain to its
+    end, a target missing from the map being an end. A merge never makes a cycle, but a
+    hand-edited database could: everyone on or leading into one counts as its smallest id, so
+    the answer never depends on where the walk started."""
+    roots: dict[int, int] = {}
+    for start in merged_into:
+        if start in roots:
+            continue
+        path = [start]
+        index = {start: 0}
+        current = start
+        while True:
+            target = merged_into.get(current)
+            if target is None:
+                end = current
+                break
+            if target in roots:
+                end = roots[target]
+                break
+            if target in index:
+                end = min(path[index[target] :])
+                break
+            index[target] = len(path)
+            path.append(target)
+            current = target
+        for person_id in path:
+            roots[person_id] = end
+    return roots
+
+
+def merges(session: Session) -> dict[int, int | None]:
+    """Every person's `merged_into_id`: the input `merge_roots` resolves."""
+    return dict(session.execute(select(Person.id, Person.merged_into_id)).all())
+
+
 def root_person_id(session: Session, person_id: int) -> int:
-    """The person a merged person now counts as: follow `merged_into_id` to its end."""
-    seen = {person_id}
-    current = person_id
-    while True:
-        target = session.scalar(select(Person.merged_into_id).where(Person.id == current))
-        if target is None or target in seen:
-            return current
-        seen.add(target)
-        current = target
+    """The person a merged person now counts as (see `merge_roots`)."""
+    return merge_roots(merges(session)).get(person_id, person_id)
 
 
 def merged_person_ids(session: Session, person_id: int) -> list[int]:
@@ -143,4 +175,5 @@ def people_named(session: Session, name: str) -> list[int]:
     for person_id, alias in session.execute(select(PersonAlias.person_id, PersonAlias.alias)):
         if search_key(alias) == key:
             found.add(person_id)
-    return sorted({root_person_id(session, person_id) for person_id in found})
+    roots = merge_roots(merges(session))
+    return sorted({roots.get(person_id, person_id) for person_id in found})

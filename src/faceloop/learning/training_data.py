@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from faceloop.db.models import Decision, Face, FaceLabel, Person
 from faceloop.labels.decisions import PERSON, REJECT, UNDO
+from faceloop.labels.people import merge_roots
 
 OTHER = 0
 EMBEDDING_SIZE = 128
@@ -47,16 +48,9 @@ def vectors(blobs: list[bytes]) -> np.ndarray:
 def person_roots(session: Session) -> dict[int, int | None]:
     """Each person id to the person it counts as now (None for hidden people)."""
     rows = session.execute(select(Person.id, Person.merged_into_id, Person.hidden)).all()
-    parent = {pid: merged for pid, merged, _ in rows}
+    roots = merge_roots({pid: merged for pid, merged, _ in rows})
     hidden = {pid for pid, _, is_hidden in rows if is_hidden}
-    roots: dict[int, int | None] = {}
-    for pid in parent:
-        current, seen = pid, {pid}
-        while parent.get(current) is not None and parent[current] not in seen:
-            current = parent[current]
-            seen.add(current)
-        roots[pid] = None if current in hidden else current
-    return roots
+    return {pid: None if roots[pid] in hidden else roots[pid] for pid, _, _ in rows}
 
 
 def labelled_faces(session: Session) -> LabelledFaces:

@@ -49,12 +49,19 @@ from faceloop.labels.names import exact_person
 from faceloop.labels.people import root_person_id, search_key
 from faceloop.labels.person_ops import create_person
 from faceloop.learning.job import active_train_job
+from faceloop.options import (
+    ConfirmAnswer,
+    ConfirmMode,
+    ConfirmSource,
+    GuessOrder,
+    Reach,
+    choose,
+)
 from faceloop.readmodel.state import state_for
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.look_alike_queue import NearestPick, nearest_pick
 from faceloop.review.look_alikes import nearest_people
 from faceloop.review.model_guesses import (
-    ORDERS,
     PAGE,
     Suggestion,
     confirm_page,
@@ -67,18 +74,18 @@ from faceloop.review.model_guesses import (
 from faceloop.review.small_groups import small_group_suggestions
 from faceloop.workspace import Workspace
 
-ONE, PAGE_MODE, MIXED = "one", "page", "mixed"
-MODES = (ONE, PAGE_MODE, MIXED)
-ANSWERS = ("yes", "no", "skip", "correct")
-MODEL, NEAREST, AUTO = "model", "nearest", "auto"
+ONE, PAGE_MODE, MIXED = ConfirmMode.ONE, ConfirmMode.PAGE, ConfirmMode.MIXED
+MODES = tuple(ConfirmMode)
+ANSWERS = tuple(ConfirmAnswer)
+MODEL, NEAREST, AUTO = ConfirmSource.MODEL, ConfirmSource.NEAREST, ConfirmSource.AUTO
 #: a mixed page's faces of a small group that all look like one person named
 GROUP = "group"
 #: where the faces to confirm come from; "auto" is the model, else the nearest labelled faces
-SOURCES = (AUTO, MODEL, NEAREST)
-SURE, CLOSE, WIDE = "sure", "close", "wide"
+SOURCES = tuple(ConfirmSource)
+SURE, CLOSE, WIDE = Reach.SURE, Reach.CLOSE, Reach.WIDE
 #: how near a labelled face must be for a look-alike: nearer than the learned threshold, at
 #: it, or farther
-REACHES = (SURE, CLOSE, WIDE)
+REACHES = tuple(Reach)
 #: the sure and wide reaches, as multiples of the learned threshold (measured with
 #: bench/simulate_labeling.py on lfw-devtrain: 0.8 and 1.0 for "sure" both cost more actions)
 SURE_FACTOR = 0.9
@@ -204,15 +211,10 @@ def confirm_view(
     faces the page already holds, so a page can fetch ahead. `source` and `reach` as the module
     says; a page of the nearest faces is of the person with the most of them waiting, nearest
     first (`review/look_alike_queue.py`), so `order` applies to them in one mode only."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    order = order or ws.settings.train.confirm_order
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
-    if reach not in REACHES:
-        raise ValueError(f"unknown reach {reach!r}; choose one of {', '.join(REACHES)}")
+    mode = choose(ConfirmMode, mode, "mode")
+    order = choose(GuessOrder, order or ws.settings.train.confirm_order, "order")
+    source = choose(ConfirmSource, source, "source")
+    reach = choose(Reach, reach, "reach")
     if mode == MIXED:
         return _mixed_view(ws, order, limit, person_id, exclude, source, reach)
     if source != NEAREST:
@@ -515,7 +517,7 @@ def _judged(
                 )
             )
     if mode == MIXED:
-        surest = order == "confident"
+        surest = order == GuessOrder.CONFIDENT
         judged.sort(key=lambda i: -_chance(i) if surest else _chance(i))
     return judged
 
@@ -681,7 +683,7 @@ def answer_suggestions(
     named = {
         search_key(a.name): exact_person(ws, a.name)
         for a in answers
-        if a.answer == "correct" and a.person_id is None
+        if a.answer == ConfirmAnswer.CORRECT and a.person_id is None
     }
     # the person each face was suggested as, as the answer names them
     asked = {a.face_id: a.suggested_person_id or person_id for a in answers}
@@ -692,7 +694,7 @@ def answer_suggestions(
         targets = {
             a.face_id: _target(session, a, named, created, user_id)
             for a in answers
-            if a.answer == "correct"
+            if a.answer == ConfirmAnswer.CORRECT
         }
         naming = _naming(answers, asked, roots, targets)
         conflicts = _conflicts(session, naming, confirm) or {}
@@ -752,9 +754,9 @@ def _naming(
     twice."""
     naming: dict[int, int] = {}
     for a in answers:
-        if a.answer == "yes":
+        if a.answer == ConfirmAnswer.YES:
             naming[a.face_id] = roots[asked[a.face_id]]
-        elif a.answer == "correct":
+        elif a.answer == ConfirmAnswer.CORRECT:
             naming[a.face_id] = targets[a.face_id]
     return naming
 
@@ -783,13 +785,13 @@ def _verdicts(
         suggested = asked[a.face_id]
         root = roots[suggested]
         target = targets.get(a.face_id)
-        if a.answer == "yes" or (a.answer == "correct" and target == root):
+        if a.answer == ConfirmAnswer.YES or (a.answer == ConfirmAnswer.CORRECT and target == root):
             record(a, PERSON, root, "suggestion")
             outcome["yes"].append(a.face_id)
-        elif a.answer == "no":
+        elif a.answer == ConfirmAnswer.NO:
             record(a, REJECT, suggested, "suggestion")
             outcome["no"].append(a.face_id)
-        elif a.answer == "skip":
+        elif a.answer == ConfirmAnswer.SKIP:
             record(a, SKIP, None, "suggestion")
             outcome["skip"].append(a.face_id)
         else:
@@ -806,8 +808,7 @@ def _check(answers: Sequence[Answer], person_id: int | None) -> None:
         raise ValueError(f"at most {MAX_ANSWERS} answers in one action")
     seen: set[int] = set()
     for a in answers:
-        if a.answer not in ANSWERS:
-            raise ValueError(f"unknown answer {a.answer!r}; use one of {', '.join(ANSWERS)}")
+        choose(ConfirmAnswer, a.answer, "answer")
         if a.face_id in seen:
             raise ValueError(f"face {a.face_id} is answered twice")
         seen.add(a.face_id)
@@ -817,9 +818,9 @@ def _check(answers: Sequence[Answer], person_id: int | None) -> None:
                 "each answer's suggested_person_id"
             )
         names_someone = a.person_id is not None or bool(a.name and a.name.strip())
-        if a.answer == "correct" and not names_someone:
+        if a.answer == ConfirmAnswer.CORRECT and not names_someone:
             raise ValueError(f"face {a.face_id}: a correction needs person_id or name")
-        if a.answer != "correct" and names_someone:
+        if a.answer != ConfirmAnswer.CORRECT and names_someone:
             raise ValueError(f"face {a.face_id}: only a correction names another person")
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Account, Image, ImageOrigin, Post, Prediction
+from faceloop.db.queries import label_page_images
 from faceloop.learn.calibration import Calibration
 from faceloop.readmodel.state import CODE_VERDICTS, UNLABELLED, ReviewState, state_for
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
@@ -203,25 +204,13 @@ def _filter_mask(state: ReviewState, session: Session, filters: QueueFilter) -> 
     return mask
 
 
-_IMAGES = (
-    "SELECT image.id, image.width, image.height, image.hint_person_id,"
-    " (SELECT folder FROM image_origin WHERE image_origin.image_id = image.id"
-    " ORDER BY image_origin.id LIMIT 1) FROM image WHERE image.id IN ({ids})"
-)
-
-
 def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]]) -> list[QueueItem]:
     """Everything the label page shows for each face, from the in-memory view but for the
     photos' sizes, hints and folders (one query)."""
     if not chosen:
         return []
     image_ids = sorted({int(state.image_ids[pos]) for pos, _ in chosen})
-    images = {
-        row[0]: row
-        for row in session.execute(
-            text(_IMAGES.format(ids=",".join(str(i) for i in image_ids)))
-        ).all()
-    }
+    images = label_page_images(session, image_ids)
     face_ids = [int(state.face_ids[pos]) for pos, _ in chosen]
     predictions = _predictions(session, face_ids) if state.prediction_mark is not None else {}
     calibrations = {

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceloop.options import ConfirmMode, GuessOrder, LookAlikeOrder
 from faceloop.readmodel.state import state_for
 from faceloop.review.look_alikes import nearest_page, nearest_people
 from faceloop.review.model_guesses import PAGE, Suggestion
 from faceloop.workspace import Workspace
 
 #: how a page chooses its person (see the module's docstring)
-PAGE_ORDER = "largest"
+PAGE_ORDER = LookAlikeOrder.LARGEST
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def nearest_pick(
     leaves out faces the page already holds."""
     found = nearest_people(ws, radius=radius)
     skipped = _skipped(ws)
-    if mode == "page":
+    if mode == ConfirmMode.PAGE:
         size = min(limit, PAGE)
         page = None
         if skipped:
@@ -99,9 +100,9 @@ def nearest_pick(
     if person_id is not None:
         keep &= found.person_ids == state_for(ws.engine).root(int(person_id))
     rows = np.flatnonzero(keep)
-    if mode == "mixed":
+    if mode == ConfirmMode.MIXED:
         limit = min(limit, PAGE)
-    elif order == "uncertain":
+    elif order == GuessOrder.UNCERTAIN:
         rows = rows[::-1]
     if skipped:
         was_skipped = np.isin(found.face_ids[rows], np.fromiter(skipped, dtype=np.int64))

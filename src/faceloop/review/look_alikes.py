@@ -23,6 +23,7 @@ from collections.abc import Collection
 import numpy as np
 from sqlalchemy import Engine
 
+from faceloop.options import LookAlikeOrder, choose
 from faceloop.readmodel.group_space import load_space
 from faceloop.readmodel.nearest import NearestPeople as NearestPeople
 from faceloop.readmodel.nearest import follow, take
@@ -30,7 +31,7 @@ from faceloop.readmodel.state import state_for
 from faceloop.review.model_guesses import PAGE, ConfirmPage, Suggestion, reference_faces
 from faceloop.workspace import Workspace
 
-ORDERS = ("confident", "largest")
+ORDERS = tuple(LookAlikeOrder)
 #: radii followed at once per workspace: the mixed confirm page reads the sure or the close
 #: reach and the wide one (for its small groups) together
 RADII = 3
@@ -96,14 +97,13 @@ def nearest_page(
     confirm page shows a model's guesses: the given person, or else the person of the nearest
     suggestion of all (order "confident") or the person with the most suggestions waiting
     (order "largest": the most faces named per action). None when nothing waits."""
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; choose one of {ORDERS}")
+    order = choose(LookAlikeOrder, order, "order")
     found = nearest_people(ws, radius=radius)
     keep = ~np.isin(found.face_ids, np.fromiter(exclude, dtype=np.int64)) if exclude else None
     people = found.person_ids if keep is None else found.person_ids[keep]
     if len(people) == 0:
         return None
-    if person_id is None and order == "largest":
+    if person_id is None and order == LookAlikeOrder.LARGEST:
         found_people, counts = np.unique(people, return_counts=True)
         person_id = int(found_people[np.argmax(counts)])
     elif person_id is None:

@@ -23,10 +23,11 @@ from faceloop.db.models import Decision, Face, FaceLabel, Model, Person, Predict
 from faceloop.labels.decisions import PERSON, REJECT, SKIP, UNDO, Verdict, decide_all, new_batch
 from faceloop.labels.people import merged_person_ids
 from faceloop.learning.training_data import vectors
+from faceloop.options import GuessOrder, choose
 
 PAGE = 24
 REFERENCES = 3
-ORDERS = ("confident", "uncertain")
+ORDERS = tuple(GuessOrder)
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,8 @@ def next_suggestions(
     """In the chosen order, faces someone skipped last (or, with `skipped` False, not at all:
     a page that takes other suggestions before them); `min_score` leaves out the guesses less
     sure than that."""
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; choose one of {ORDERS}")
-    score = Prediction.score.desc() if order == "confident" else Prediction.score.asc()
+    order = choose(GuessOrder, order, "order")
+    score = Prediction.score.desc() if order == GuessOrder.CONFIDENT else Prediction.score.asc()
     was_skipped = Prediction.face_id.in_(select(Decision.face_id).where(Decision.verdict == SKIP))
     query = _waiting(
         select(Prediction.face_id, Prediction.person_id, Prediction.score),

@@ -18,10 +18,11 @@ from faceloop.db.models import Decision, FaceLabel, Person, PersonEvent
 from faceloop.labels.activity import event_summary
 from faceloop.labels.people import search_key
 from faceloop.labels.person_ops import chosen_covers
+from faceloop.options import PeopleSort, choose
 from faceloop.readmodel.state import LABEL_PERSON, ReviewState, state_for
 from faceloop.workspace import Workspace
 
-SORTS = ("faces", "name", "recent")
+SORTS = tuple(PeopleSort)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,7 @@ def list_people(
     offset: int = 0,
     limit: int = 200,
 ) -> PeoplePage:
-    if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    sort = choose(PeopleSort, sort, "sort")
     state = state_for(ws.engine)
     with ws.reader() as session:
         chosen = chosen_covers(session)
@@ -150,9 +150,9 @@ def list_people(
                     record.tags,
                 )
             )
-    if sort == "faces":
+    if sort == PeopleSort.FACES:
         people.sort(key=lambda p: (-p.faces, search_key(p.name)))
-    elif sort == "name":
+    elif sort == PeopleSort.NAME:
         people.sort(key=lambda p: search_key(p.name))
     else:
         people.sort(key=lambda p: (-recency.get(p.id, 0), search_key(p.name)))

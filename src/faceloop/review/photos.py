@@ -20,13 +20,13 @@ from sqlalchemy import select
 
 from faceloop.db.models import Decision, Face, FaceLabel, Image, ImageOrigin, Person, Source
 from faceloop.ingest.analyse import to_analysed
+from faceloop.ingest.store import FaceToStore, add_face_to_photo
 from faceloop.labels.decisions import PERSON
 from faceloop.readmodel.state import state_for
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import Box
 from faceloop.vision.decode import UnreadableImage, decode
 from faceloop.workspace import Workspace
-from faceloop.workspace.blobs import sha256
 
 DISPLAY_SIZES = (256, 512, 1024, 2048)
 MIN_FACE_SIDE = 8
@@ -153,28 +153,7 @@ def add_face(ws: Workspace, image_id: int, box: tuple[int, int, int, int]) -> in
     except (OSError, UnreadableImage) as exc:
         raise ValueError(f"the photo cannot be read any more: {exc}") from exc
     found = shared_pipeline(ws.settings.detect).describe(picture, Box(left, top, right, bottom))
-    face = to_analysed(found)
-    chip_key, crop_key = sha256(face.chip_jpeg), sha256(face.crop_jpeg)
-    ws.blobs.put_as(chip_key, face.chip_jpeg)
-    ws.blobs.put_as(crop_key, face.crop_jpeg)
-    with ws.transaction() as session:
-        row = Face(
-            image_id=image_id,
-            left=face.box[0],
-            top=face.box[1],
-            right=face.box[2],
-            bottom=face.box[3],
-            detector=MANUAL,
-            score=0.0,
-            landmarks=face.landmarks,
-            chip_key=chip_key,
-            crop_key=crop_key,
-            embedding=face.embedding,
-        )
-        session.add(row)
-        session.get(Image, image_id).face_count += 1
-        session.flush()
-        return row.id
+    return add_face_to_photo(ws, image_id, FaceToStore.analysed(to_analysed(found), MANUAL))
 
 
 def display_jpeg(ws: Workspace, image_id: int, size: int) -> tuple[Path, str]:

@@ -13,15 +13,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from faceloop.datasets.export import DatasetOptions, ExportPlan, export_workspace, plan_export
-from faceloop.export import SPLITS, parse_fractions
+from faceloop.export import SPLITS
 from faceloop.export.archive import zip_stream
+from faceloop.options import ExportCrop, ExportFormat, SplitRule
 from faceloop.web.deps import WS
 from faceloop.workspace import Workspace
 
@@ -33,8 +34,6 @@ MAX_NAME = 200
 STALE_SECONDS = 24 * 3600
 ZIP = {"content": {"application/zip": {}}, "description": "a ZIP of the dataset folder"}
 
-Format = Literal["tfrecord", "imagefolder", "parquet", "csv"]
-Crop = Literal["112", "150", "photo"]
 SplitText = Annotated[
     str, Query(max_length=100, description="train, validation, test fractions: 0.8,0.1,0.1")
 ]
@@ -91,19 +90,21 @@ def _options(
     since: date | None,
     common_keys: bool,
 ) -> DatasetOptions:
+    """The query's options, checked by the library as the CLI's are; a request may also name
+    people one per line, within limits that keep a URL's work bounded."""
     names = [line.strip() for item in people or () for line in item.splitlines() if line.strip()]
     if len(names) > MAX_PEOPLE:
         raise ValueError(f"at most {MAX_PEOPLE} people can be named")
     if any(len(name) > MAX_NAME for name in names):
         raise ValueError(f"a name has at most {MAX_NAME} characters")
-    return DatasetOptions(
-        format=format,  # type: ignore[arg-type]
-        fractions=parse_fractions(split),
+    return DatasetOptions.from_text(
+        format=format,
+        split=split,
         seed=seed,
-        split_rule=split_rule,  # type: ignore[arg-type]
+        split_rule=split_rule,
         min_per_class=min_per_class,
         other_ratio=other_ratio,
-        crop=crop,  # type: ignore[arg-type]
+        crop=crop,
         people=tuple(names),
         since=since,
         common_keys=common_keys,
@@ -125,13 +126,13 @@ def preview_of(plan: ExportPlan) -> ExportPreview:
 @router.get("/export/preview", response_model=ExportPreview)
 def preview(
     ws: WS,
-    format: Format = "tfrecord",
+    format: ExportFormat = ExportFormat.TFRECORD,
     split: SplitText = "0.8,0.1,0.1",
     seed: Seed = 0,
-    split_rule: Literal["exact", "hash"] = "exact",
+    split_rule: SplitRule = SplitRule.EXACT,
     min_per_class: MinPerClass = None,
     other_ratio: OtherRatio = None,
-    crop: Crop = "112",
+    crop: ExportCrop = ExportCrop.CROP_112,
     people: People = None,
     since: date | None = None,
     common_keys: bool = False,
@@ -155,13 +156,13 @@ def preview(
 @router.get("/export", response_class=StreamingResponse, responses={200: ZIP})
 def export(
     ws: WS,
-    format: Format = "tfrecord",
+    format: ExportFormat = ExportFormat.TFRECORD,
     split: SplitText = "0.8,0.1,0.1",
     seed: Seed = 0,
-    split_rule: Literal["exact", "hash"] = "exact",
+    split_rule: SplitRule = SplitRule.EXACT,
     min_per_class: MinPerClass = None,
     other_ratio: OtherRatio = None,
-    crop: Crop = "112",
+    crop: ExportCrop = ExportCrop.CROP_112,
     people: People = None,
     since: date | None = None,
     common_keys: bool = False,
