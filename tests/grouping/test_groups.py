@@ -381,7 +381,12 @@ def test_unknown_ids(orl_ws) -> None:
 
 
 def test_the_cluster_job_and_the_rule_that_starts_it(orl_ws) -> None:
-    from faceloop.grouping.job import CLUSTER, decisions_since_cluster, maybe_recluster
+    from faceloop.grouping.job import (
+        CLUSTER,
+        active_cluster_job,
+        decisions_since_cluster,
+        maybe_recluster,
+    )
     from faceloop.jobs import queue as jobs
 
     ws, truth = orl_ws
@@ -396,11 +401,16 @@ def test_the_cluster_job_and_the_rule_that_starts_it(orl_ws) -> None:
 
     assert maybe_recluster(ws) is None
     faces = list(truth)[: ws.settings.train.recluster_after]
-    for face in faces:
+    for face in faces[:-1]:
         label_faces(ws, [face], "unknown", user_id=None)
-    assert decisions_since_cluster(ws) == len(faces)
-    started = maybe_recluster(ws)
+    assert active_cluster_job(ws) is None, "groups are left to name: not yet"
+    assert decisions_since_cluster(ws) == len(faces) - 1
+    # the decision that makes `recluster_after` starts the run by itself, from the library
+    label_faces(ws, [faces[-1]], "unknown", user_id=None)
+    assert decisions_since_cluster(ws) == 0, "the run started has seen every decision"
+    started = active_cluster_job(ws)
     assert started is not None and jobs.get_job(ws, started).kind == CLUSTER
+    assert jobs.get_job(ws, started).params["automatic"] is True
     assert maybe_recluster(ws) is None, "one run at a time"
     assert jobs.run_job(ws, started).status == "done"
     assert decisions_since_cluster(ws) == 0
