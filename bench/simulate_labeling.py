@@ -241,16 +241,16 @@ def score(ws, truth: dict[int, str], name: str, tally: Tally, started: float, no
 
 
 def run_hooks(ws, tally: Tally, *, cluster: bool = True) -> None:
-    """What the app's job hooks would start after these decisions, run to the end at once (a
-    worker would pick them up right away)."""
-    from faceloop.grouping.job import maybe_recluster
+    """Run to the end at once what the decisions so far started by themselves (the app's
+    after-decision rules queue them; a worker would pick them up right away)."""
+    from faceloop.grouping.job import active_cluster_job
     from faceloop.jobs import queue as jobs
-    from faceloop.learning.job import maybe_retrain
+    from faceloop.learning.job import active_train_job
 
-    for hook, where in ((maybe_retrain, "trainings"), (maybe_recluster, "re-clusterings")):
-        if hook is maybe_recluster and not cluster:
+    for queued, where in ((active_train_job, "trainings"), (active_cluster_job, "re-clusterings")):
+        if queued is active_cluster_job and not cluster:
             continue
-        job_id = hook(ws)
+        job_id = queued(ws)
         if job_id is not None:
             job = jobs.run_job(ws, job_id)
             tally.add(where, 0, 0)
