@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faceloop.cluster import DEFAULT_THRESHOLD, start_threshold
-from faceloop.db.models import Decision, FaceLabel
+from faceloop.db.models import Decision, FaceGroup, FaceGroupMember, FaceLabel
 from faceloop.grouping.actions import (
     label_group,
     mark_unknown,
@@ -212,6 +212,19 @@ def test_a_rerun_keeps_ids_and_never_touches_decisions(orl_ws) -> None:
     for gid in kept:
         assert len(before[gid] & after[gid]) * 2 > len(before[gid])
     assert max(after) >= max(before) or set(after) <= set(before)
+    # the rows written: every open group's size is its members', the named group stays named
+    with ws.reader() as s:
+        sizes = dict(
+            s.execute(
+                select(FaceGroupMember.group_id, func.count()).group_by(FaceGroupMember.group_id)
+            ).all()
+        )
+        stored = {g.id: g for g in s.scalars(select(FaceGroup))}
+    open_ids = {gid for gid, g in stored.items() if g.status == "open"}
+    assert open_ids == set(sizes) and set(after) <= open_ids
+    assert all(stored[gid].size == sizes[gid] for gid in open_ids)
+    assert stored[first].status != "open"
+    assert sum(1 for gid in open_ids if stored[gid].suggested_person_id) == run.suggested
 
 
 def test_not_the_same_person_is_remembered_and_undoable(orl_ws) -> None:
