@@ -80,6 +80,7 @@ def status(workspace: WorkspaceOption = None) -> None:
 
     with _open(workspace) as ws:
         o = overview(ws, limit=None)
+        queued = _queued_jobs(ws)
     table = Table(title=f"faceloop workspace {ws.root}", show_header=False)
     table.add_row("photos", f"{o.photos:,}")
     table.add_row("  without a face", f"{o.photos_without_faces:,}")
@@ -107,11 +108,24 @@ def status(workspace: WorkspaceOption = None) -> None:
         pending.append(
             f"{o.interrupted_imports} interrupted import(s): the next import cleans up after them"
         )
+    pending.extend(queued)
     if not o.photos:
         pending.append(
             "no photos yet: faceloop import PATH... (--by-folder for a folder per person)"
         )
     console.print("Pending: " + ("; ".join(pending) if pending else "nothing"))
+
+
+def _queued_jobs(ws: Workspace) -> list[str]:
+    """Jobs that started by themselves (after decisions) or on request and wait for a worker:
+    without `faceloop serve` or `faceloop worker` running they wait for good, so say so."""
+    from faceloop.jobs.queue import QUEUED, list_jobs
+
+    queued = [job for job in list_jobs(ws, active=True, limit=200) if job.status == QUEUED]
+    if not queued:
+        return []
+    named = ", ".join(f"{job.kind} #{job.id}" for job in reversed(queued))
+    return [f"{len(queued)} job(s) queued ({named}): faceloop serve or faceloop worker runs them"]
 
 
 @app.command("import")
@@ -221,7 +235,7 @@ def _import_summary(summary) -> list[str]:
 def _group_new_faces(ws: Workspace, wanted: bool | None) -> None:
     """Group the faces this import added (a few seconds even at a hundred thousand faces), or
     say plainly how to: otherwise the groups page would show nothing of them."""
-    from faceloop.grouping.job import active_cluster_job
+    from faceloop.grouping.job import running_cluster_job
     from faceloop.grouping.run import recluster
     from faceloop.grouping.views import count_ungrouped
 
@@ -230,7 +244,9 @@ def _group_new_faces(ws: Workspace, wanted: bool | None) -> None:
         return
     if wanted is None:
         wanted = ws.settings.train.recluster_after > 0
-    running = active_cluster_job(ws)
+    # a job still queued waits for a worker that may never come (no `faceloop serve` yet), so
+    # only one a worker is running stands in for grouping here
+    running = running_cluster_job(ws)
     if not wanted or running is not None:
         console.print(f"{ungrouped:,} new faces are not grouped yet.")
         if running is not None:
@@ -305,6 +321,9 @@ def worker(
     from faceloop.learning.job import passive_openmp
 
     passive_openmp()
+    # each stage's job module registers the kinds of job it runs
+    import faceloop.grouping.job
+    import faceloop.ingest.job  # noqa: F401
     from faceloop.jobs.queue import queue_for
 
     with _open(workspace) as ws:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faceloop.cluster import DEFAULT_THRESHOLD, start_threshold
-from faceloop.db.models import Decision, FaceLabel
+from faceloop.db.models import Decision, FaceGroup, FaceGroupMember, FaceLabel
 from faceloop.grouping.actions import (
     label_group,
     mark_unknown,
@@ -212,6 +212,19 @@ def test_a_rerun_keeps_ids_and_never_touches_decisions(orl_ws) -> None:
     for gid in kept:
         assert len(before[gid] & after[gid]) * 2 > len(before[gid])
     assert max(after) >= max(before) or set(after) <= set(before)
+    # the rows written: every open group's size is its members', the named group stays named
+    with ws.reader() as s:
+        sizes = dict(
+            s.execute(
+                select(FaceGroupMember.group_id, func.count()).group_by(FaceGroupMember.group_id)
+            ).all()
+        )
+        stored = {g.id: g for g in s.scalars(select(FaceGroup))}
+    open_ids = {gid for gid, g in stored.items() if g.status == "open"}
+    assert open_ids == set(sizes) and set(after) <= open_ids
+    assert all(stored[gid].size == sizes[gid] for gid in open_ids)
+    assert stored[first].status != "open"
+    assert sum(1 for gid in open_ids if stored[gid].suggested_person_id) == run.suggested
 
 
 def test_not_the_same_person_is_remembered_and_undoable(orl_ws) -> None:
@@ -381,7 +394,12 @@ def test_unknown_ids(orl_ws) -> None:
 
 
 def test_the_cluster_job_and_the_rule_that_starts_it(orl_ws) -> None:
-    from faceloop.grouping.job import CLUSTER, decisions_since_cluster, maybe_recluster
+    from faceloop.grouping.job import (
+        CLUSTER,
+        active_cluster_job,
+        decisions_since_cluster,
+        maybe_recluster,
+    )
     from faceloop.jobs import queue as jobs
 
     ws, truth = orl_ws
@@ -396,11 +414,16 @@ def test_the_cluster_job_and_the_rule_that_starts_it(orl_ws) -> None:
 
     assert maybe_recluster(ws) is None
     faces = list(truth)[: ws.settings.train.recluster_after]
-    for face in faces:
+    for face in faces[:-1]:
         label_faces(ws, [face], "unknown", user_id=None)
-    assert decisions_since_cluster(ws) == len(faces)
-    started = maybe_recluster(ws)
+    assert active_cluster_job(ws) is None, "groups are left to name: not yet"
+    assert decisions_since_cluster(ws) == len(faces) - 1
+    # the decision that makes `recluster_after` starts the run by itself, from the library
+    label_faces(ws, [faces[-1]], "unknown", user_id=None)
+    assert decisions_since_cluster(ws) == 0, "the run started has seen every decision"
+    started = active_cluster_job(ws)
     assert started is not None and jobs.get_job(ws, started).kind == CLUSTER
+    assert jobs.get_job(ws, started).params["automatic"] is True
     assert maybe_recluster(ws) is None, "one run at a time"
     assert jobs.run_job(ws, started).status == "done"
     assert decisions_since_cluster(ws) == 0

@@ -26,6 +26,8 @@ from sqlalchemy import delete, func, insert, select, update
 
 from faceloop.cluster import (
     Anchors,
+    Grouping,
+    Projection,
     fit_projection,
     group_faces,
     learn_threshold,
@@ -99,6 +101,58 @@ def recluster(
     adapt = ws.settings.train.adapt_groups if adapt is None else adapt
     started = time.monotonic()
     progress(0, 4, "reading faces and labels")
+    pool = _read_pool(ws)
+    progress(1, 4, f"learning from {len(pool.named):,} labelled faces")
+    projection = _projection(pool) if adapt else None
+    threshold, source = _threshold(pool, projection, threshold)
+    progress(2, 4, f"grouping {len(pool.faces):,} unlabelled faces")
+    grouping = _group(pool, threshold, projection)
+    progress(3, 4, f"saving {len(grouping.groups):,} groups")
+    rows, members = _group_rows(pool, grouping)
+    _write_groups(ws, rows, members)
+    save_space(ws, projection, threshold, pool.faces_through)
+    progress(4, 4, "done")
+    return ClusterRun(
+        groups=len(grouping.groups),
+        grouped_faces=len(members),
+        unlabelled_faces=len(pool.faces),
+        threshold=threshold,
+        threshold_source=source,
+        seconds=time.monotonic() - started,
+        suggested=sum(1 for r in rows if r["suggested_person_id"] is not None),
+        adapted=projection is not None,
+        labelled_faces=len(pool.named),
+        vanished=list(grouping.vanished),
+    )
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """What a run works from, copied out of the review state and the group tables at its
+    start, so the rest of the run holds no lock and sees one moment."""
+
+    #: the unlabelled faces: ids, embeddings, photos
+    faces: np.ndarray
+    x: np.ndarray
+    images: np.ndarray
+    #: the labelled faces (indices into the state), their embeddings, people and photos
+    named: np.ndarray
+    x_named: np.ndarray
+    people: np.ndarray
+    named_images: np.ndarray
+    #: every face's embedding, for the start threshold
+    every_face: np.ndarray
+    faces_through: int
+    rejects: dict[int, set[int]]
+    roots: dict[int, int]
+    #: face -> open group before this run, and the next free group id
+    previous: dict[int, int]
+    next_id: int
+    cannot_link: tuple[np.ndarray, np.ndarray]
+
+
+def _read_pool(ws: Workspace) -> _Pool:
+    """The pool of faces to group, the labelled faces that anchor it, and the groups so far."""
     state = state_for(ws.engine)
     with state.lock:
         pool = np.flatnonzero(state.verdict == UNLABELLED)
@@ -123,112 +177,127 @@ def recluster(
         )
         next_id = (session.scalar(select(func.max(FaceGroup.id))) or 0) + 1
         links = _cannot_link_pairs(session, pool_faces)
-
-    progress(1, 4, f"learning from {len(named):,} labelled faces")
-    projection = None
-    if adapt and len(named) >= MIN_PROJECTION_FACES and len(np.unique(people)) >= 2:
-        projection = fit_projection(x_named, people)
-    source = "given"
-    if threshold is None:
-        transform = None if projection is None else projection.transform
-        space = x_named if transform is None else transform(x_named)
-        _, sizes = np.unique(people, return_counts=True)
-        enough = int((sizes >= 2).sum()) >= MIN_PEOPLE
-        learned = (
-            learn_threshold(space, people, target_precision=GROUP_PRECISION) if enough else None
-        )
-        if learned is not None and learned.learned:
-            threshold, source = learned.value, "learned"
-        else:
-            threshold = start_threshold(every_face, transform=transform)
-            source = "default"
-    threshold = float(threshold)
-    if not 0 < threshold < 2:
-        raise ValueError("the threshold must be between 0 and 2 (dlib distances)")
-
-    progress(2, 4, f"grouping {len(pool):,} unlabelled faces")
-    anchors = Anchors(x_named, people, named_images) if len(named) else None
-    grouping = group_faces(
-        x_pool,
-        pool_images,
-        threshold=threshold,
-        anchors=anchors,
+    return _Pool(
+        faces=pool_faces,
+        x=x_pool,
+        images=pool_images,
+        named=named,
+        x_named=x_named,
+        people=people,
+        named_images=named_images,
+        every_face=every_face,
+        faces_through=faces_through,
+        rejects=rejects,
+        roots=roots,
         previous=previous,
-        face_ids=pool_faces,
-        projection=projection,
         next_id=next_id,
         cannot_link=links,
     )
 
-    progress(3, 4, f"saving {len(grouping.groups):,} groups")
+
+def _projection(pool: _Pool) -> Projection | None:
+    """A space adapted to the labelled people, once there are enough of their faces."""
+    if len(pool.named) >= MIN_PROJECTION_FACES and len(np.unique(pool.people)) >= 2:
+        return fit_projection(pool.x_named, pool.people)
+    return None
+
+
+def _threshold(
+    pool: _Pool, projection: Projection | None, given: float | None
+) -> tuple[float, str]:
+    """(the threshold, "given" | "learned" | "default"): learned from the labelled pairs once
+    enough people have two faces, else a start in proportion to the workspace's distances."""
+    if given is None:
+        transform = None if projection is None else projection.transform
+        space = pool.x_named if transform is None else transform(pool.x_named)
+        _, sizes = np.unique(pool.people, return_counts=True)
+        enough = int((sizes >= 2).sum()) >= MIN_PEOPLE
+        learned = (
+            learn_threshold(space, pool.people, target_precision=GROUP_PRECISION)
+            if enough
+            else None
+        )
+        if learned is not None and learned.learned:
+            chosen, source = learned.value, "learned"
+        else:
+            chosen, source = start_threshold(pool.every_face, transform=transform), "default"
+    else:
+        chosen, source = given, "given"
+    chosen = float(chosen)
+    if not 0 < chosen < 2:
+        raise ValueError("the threshold must be between 0 and 2 (dlib distances)")
+    return chosen, source
+
+
+def _group(pool: _Pool, threshold: float, projection: Projection | None) -> Grouping:
+    anchors = Anchors(pool.x_named, pool.people, pool.named_images) if len(pool.named) else None
+    return group_faces(
+        pool.x,
+        pool.images,
+        threshold=threshold,
+        anchors=anchors,
+        previous=pool.previous,
+        face_ids=pool.faces,
+        projection=projection,
+        next_id=pool.next_id,
+        cannot_link=pool.cannot_link,
+    )
+
+
+def _group_rows(pool: _Pool, grouping: Grouping) -> tuple[list[dict], list[dict]]:
+    """The `face_group` rows and `face_group_member` rows of a run. A group is offered as a
+    person only when the suggestion is confident and none of its faces was said not to be
+    that person (merges followed)."""
     now = utcnow()
-    rows = []
-    members = []
+    rows, members = [], []
     for group in grouping.groups:
+        faces = pool.faces[group.members].tolist()
         suggestion = group.suggestion
-        person = None
-        distance = None
+        person = distance = None
         if suggestion is not None and suggestion.confident:
-            faces = pool_faces[group.members].tolist()
-            person_root = roots.get(suggestion.person_id, suggestion.person_id)
-            if not any(roots.get(p, p) == person_root for f in faces for p in rejects.get(f, ())):
+            root = pool.roots.get(suggestion.person_id, suggestion.person_id)
+            rejected = (pool.roots.get(p, p) for f in faces for p in pool.rejects.get(f, ()))
+            if root not in rejected:
                 person, distance = suggestion.person_id, float(suggestion.distance)
-        rows.append((group.id, group.size, person, distance))
-        members.extend((int(f), group.id) for f in pool_faces[group.members].tolist())
-    with ws.transaction() as session:
-        stored = session.execute(select(FaceGroup.id, FaceGroup.status)).all()
-        existing = {gid for gid, _ in stored}
-        kept = {r[0] for r in rows}
-        stale = [gid for gid, status in stored if status == OPEN and gid not in kept]
-        session.execute(delete(FaceGroupMember))
-        for start in range(0, len(stale), 500):
-            session.execute(delete(FaceGroup).where(FaceGroup.id.in_(stale[start : start + 500])))
-        fresh = [
+        rows.append(
             {
-                "id": gid,
+                "id": group.id,
                 "status": OPEN,
-                "size": size,
+                "size": group.size,
                 "suggested_person_id": person,
                 "suggested_distance": distance,
                 "created_at": now,
                 "updated_at": now,
             }
-            for gid, size, person, distance in rows
-            if gid not in existing
-        ]
+        )
+        members.extend({"face_id": int(f), "group_id": group.id} for f in faces)
+    return rows, members
+
+
+def _write_groups(ws: Workspace, rows: list[dict], members: list[dict]) -> None:
+    """Replace the open groups and every membership in one transaction: groups of earlier
+    runs the run kept are updated in one executemany, new ones inserted, open ones it dropped
+    deleted (named and dissolved groups stay, for their undo)."""
+    with ws.transaction() as session:
+        stored = session.execute(select(FaceGroup.id, FaceGroup.status)).all()
+        existing = {gid for gid, _ in stored}
+        kept = {row["id"] for row in rows}
+        stale = [gid for gid, status in stored if status == OPEN and gid not in kept]
+        session.execute(delete(FaceGroupMember))
+        for start in range(0, len(stale), 500):
+            session.execute(delete(FaceGroup).where(FaceGroup.id.in_(stale[start : start + 500])))
+        fresh = [row for row in rows if row["id"] not in existing]
         if fresh:
             session.execute(insert(FaceGroup), fresh)
-        for gid, size, person, distance in rows:
-            if gid in existing:
-                session.execute(
-                    update(FaceGroup)
-                    .where(FaceGroup.id == gid)
-                    .values(
-                        status=OPEN,
-                        size=size,
-                        suggested_person_id=person,
-                        suggested_distance=distance,
-                        updated_at=now,
-                    )
-                )
+        again = [
+            {key: value for key, value in row.items() if key != "created_at"}
+            for row in rows
+            if row["id"] in existing
+        ]
+        if again:
+            session.execute(update(FaceGroup), again)
         if members:
-            session.execute(
-                insert(FaceGroupMember), [{"face_id": f, "group_id": g} for f, g in members]
-            )
-    save_space(ws, projection, threshold, faces_through)
-    progress(4, 4, "done")
-    return ClusterRun(
-        groups=len(grouping.groups),
-        grouped_faces=len(members),
-        unlabelled_faces=len(pool),
-        threshold=threshold,
-        threshold_source=source,
-        seconds=time.monotonic() - started,
-        suggested=sum(1 for r in rows if r[2] is not None),
-        adapted=projection is not None,
-        labelled_faces=len(named),
-        vanished=list(grouping.vanished),
-    )
+            session.execute(insert(FaceGroupMember), members)
 
 
 def _cannot_link_pairs(session, pool_faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -73,7 +73,6 @@ def crash_if_asked() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-
 @dataclass
 class ImportProgress:
     """Sent after each file, for progress bars and job status."""

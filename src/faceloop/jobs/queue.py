@@ -1,12 +1,12 @@
-"""Background work with live progress: imports of uploaded photos, grouping, training and
-prediction.
+"""Background work with live progress, whatever its kind (imports of uploaded photos,
+grouping, training and prediction are registered by their stages).
 
 A job is a row in `job` (status, done of total, a message, a result) that pages poll, and a
 Huey task that runs it. Huey keeps the queue in `queue.db` beside the workspace's database (a
 separate file, so polling never contends with labelling). `faceloop serve` runs a consumer in
 its own process (threads), so one command serves everything.
 
-A new kind of job is one decorated function (in a module listed in KIND_MODULES, or here):
+A new kind of job is one decorated function in the module of its stage:
 
     @register("train")
     def train(ws: Workspace, params: dict, progress: Progress) -> dict: ...
@@ -14,13 +14,14 @@ A new kind of job is one decorated function (in a module listed in KIND_MODULES,
 `progress(done, total, message)` may be called as often as is convenient: the row is written at
 most a few times a second. The function's return value is stored as the job's result; an
 exception marks the job failed with its message.
+
+A process knows the kinds whose modules it imported: the web app and `faceloop worker` import
+every stage's job module, so their workers can run any job.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,10 +47,9 @@ JobFunction = Callable[[Workspace, dict, Progress], dict]
 QUEUED, RUNNING, DONE, FAILED = JobState.QUEUED, JobState.RUNNING, JobState.DONE, JobState.FAILED
 ACTIVE = (QUEUED, RUNNING)
 QUEUE_FILE = "queue.db"
+#: a queued job's message: it runs once a worker (`faceloop serve` or `faceloop worker`) is up
+WAITING = "waiting for a worker"
 PROGRESS_INTERVAL = 0.25
-#: modules whose import registers more kinds of job
-KIND_MODULES: tuple[str, ...] = ("faceloop.learning.job", "faceloop.grouping.job")
-SMALL_IMPORT = 8
 
 _kinds: dict[str, JobFunction] = {}
 
@@ -86,8 +86,7 @@ def registered(kind: str, function: JobFunction) -> Iterator[None]:
 
 
 def kinds() -> list[str]:
-    for module in KIND_MODULES:
-        importlib.import_module(module)
+    """The kinds this process can run."""
     return sorted(_kinds)
 
 
@@ -130,7 +129,7 @@ def create_job(ws: Workspace, kind: str, params: dict, user_id: int | None = Non
     if kind not in kinds():
         raise ValueError(f"unknown kind of job {kind!r}; known: {', '.join(kinds())}")
     with ws.transaction() as session:
-        job = Job(kind=kind, params=params, status=QUEUED, user_id=user_id, message="waiting")
+        job = Job(kind=kind, params=params, status=QUEUED, user_id=user_id, message=WAITING)
         session.add(job)
         session.flush()
         return job.id
@@ -169,7 +168,6 @@ def run_job(ws: Workspace, job_id: int) -> JobInfo:
             return _info(job)
         job.status, job.started_at, job.message = RUNNING, utcnow(), "starting"
         kind, params = job.kind, dict(job.params or {})
-    kinds()
     function = _kinds.get(kind)
     reporter = _Reporter(ws, job_id)
     try:
@@ -295,91 +293,3 @@ def queue_for(ws: Workspace) -> JobQueue:
         if queue is None:
             queue = _queues[ws.root] = JobQueue(ws)
         return queue
-
-
-# ------------------------------------------------------------------ kinds of job
-
-
-@register("import")
-def import_upload(ws: Workspace, params: dict, progress: Progress) -> dict:
-    """Import an upload's staged files, then remove them (the photos are in the blob store)."""
-    from faceloop.ingest.run import ImportProgress, import_photos
-    from faceloop.ingest.uploads import staged_files, upload_folder
-
-    upload_id = params["upload_id"]
-    folder = upload_folder(ws, upload_id)
-    count = len(staged_files(ws, upload_id))
-
-    def tell(p: ImportProgress) -> None:
-        progress(
-            p.done,
-            p.total or count,
-            f"{p.imported} imported, {p.faces} faces found, {p.failed} could not be read",
-        )
-
-    summary = import_photos(
-        ws,
-        [folder],
-        recursive=True,
-        by_folder=bool(params.get("by_folder")),
-        workers=1 if count <= SMALL_IMPORT else None,
-        progress=tell,
-        source=("upload", "web uploads"),
-    )
-    failures = _failures(summary.report, folder)
-    shutil.rmtree(folder, ignore_errors=True)
-    ungrouped, grouping_job = _group_after_import(ws, summary.faces)
-    progress(count, count, _summary_text(summary))
-    return {
-        "imported": summary.imported,
-        "faces": summary.faces,
-        "without_faces": summary.without_faces,
-        "exact_duplicates": summary.exact_duplicates,
-        "near_copies": summary.near_copies,
-        "failed": summary.failed,
-        "labelled": summary.labelled,
-        "failures": failures,
-        "image_ids": summary.image_ids[:500],
-        "seconds": round(summary.seconds, 1),
-        "ungrouped": ungrouped,
-        "grouping_job": grouping_job,
-    }
-
-
-def _group_after_import(ws: Workspace, faces: int) -> tuple[int, int | None]:
-    """New unlabelled faces are grouped by themselves, so the groups page has them when the
-    user gets there: (faces not grouped yet, the grouping job started or already running).
-    No job when `recluster_after` is 0 (grouping only on request): the page offers it."""
-    from faceloop.grouping.job import active_cluster_job, submit_cluster
-    from faceloop.grouping.views import count_ungrouped
-
-    ungrouped = count_ungrouped(ws) if faces else 0
-    if not ungrouped:
-        return 0, None
-    if ws.settings.train.recluster_after <= 0:
-        return ungrouped, active_cluster_job(ws)
-    return ungrouped, submit_cluster(ws, {"automatic": True, "after": "import"})
-
-
-def _summary_text(summary) -> str:
-    parts = [f"{summary.imported} photos imported with {summary.faces} faces"]
-    if summary.exact_duplicates or summary.near_copies:
-        parts.append(f"{summary.exact_duplicates + summary.near_copies} already here")
-    if summary.failed:
-        parts.append(f"{summary.failed} could not be read")
-    return ", ".join(parts)
-
-
-def _failures(report: Path | None, folder: Path, limit: int = 100) -> list[dict]:
-    """The files an import could not read and why, named as they were dropped."""
-    if report is None or not report.exists():
-        return []
-    found = []
-    prefix = str(folder) + "/"
-    for line in report.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[0] == "FAILED":
-            found.append({"file": parts[1].removeprefix(prefix), "reason": parts[2]})
-            if len(found) >= limit:
-                break
-    return found

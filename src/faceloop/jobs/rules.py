@@ -1,9 +1,8 @@
 """What the self-starting jobs (training, grouping) share: one run of a kind at a time, and
-counting the human decisions made since a run last started.
+where the decisions a run had seen end.
 
 Each run records the newest decision it had seen (`decision_mark` in its params), so the next
-one can tell how much the people have said since: skips and imported labels say nothing new
-about a face and are not counted.
+one can tell how much the people have said since (`labels.decisions.decisions_since`).
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Decision, Job
-from faceloop.jobs.queue import ACTIVE, submit
+from faceloop.jobs.queue import ACTIVE, RUNNING, submit
 from faceloop.workspace import Workspace
 
-_NOT_COUNTED_VERDICTS = ("skip",)
-_NOT_COUNTED_ORIGINS = ("import",)
 _submitting = threading.Lock()
 
 
@@ -28,6 +25,18 @@ def active_job(ws: Workspace, kind: str) -> int | None:
         return session.scalar(
             select(Job.id)
             .where(Job.kind == kind, Job.status.in_(ACTIVE))
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
+
+
+def running_job(ws: Workspace, kind: str) -> int | None:
+    """The newest job of this kind a worker is running: a queued one may wait for a worker
+    that is not there (no `faceloop serve` or `faceloop worker` yet)."""
+    with ws.reader() as session:
+        return session.scalar(
+            select(Job.id)
+            .where(Job.kind == kind, Job.status == RUNNING)
             .order_by(Job.id.desc())
             .limit(1)
         )
@@ -44,17 +53,6 @@ def job_mark(last) -> int:
     """The newest decision a job (a `last_job` row, or None) had seen when it started."""
     params = (last.params if last is not None else None) or {}
     return int(params.get("decision_mark") or 0)
-
-
-def new_decisions(session: Session, mark: int) -> int:
-    """Human decisions after decision `mark` that say something new about a face."""
-    return session.scalar(
-        select(func.count(Decision.id)).where(
-            Decision.id > mark,
-            Decision.verdict.not_in(_NOT_COUNTED_VERDICTS),
-            Decision.origin.not_in(_NOT_COUNTED_ORIGINS),
-        )
-    )
 
 
 def submit_once(

@@ -7,6 +7,9 @@ person") and has not been undone. Undo is itself a decision, so undoing an undo 
 A "reject" says "this face is not person P". It sets no label, but it is remembered (the
 learning loop learns from it and suggestions leave P out), and it withdraws a current label of
 P: the face goes back to the queue rather than falling back to an older, overruled label.
+
+A transaction that records human decisions is noted as a `HUMAN_DECISIONS` change, so whatever
+follows enough of them (re-grouping, retraining) starts once it commits, from any caller.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Decision, FaceLabel, utcnow
+from faceloop.workspace import note_change
 
 PERSON = "person"
 NOT_FACE = "not_face"
@@ -30,6 +34,11 @@ LABELLING = (PERSON, NOT_FACE, UNKNOWN)
 NAMES_PERSON = (PERSON, REJECT)
 VERDICTS = (*LABELLING, SKIP, REJECT)
 ORIGINS = ("manual", "suggestion", "bulk", "group", "import")
+#: the change a transaction makes when people said something new about a face: neither a skip
+#: nor a label brought in by an import counts
+HUMAN_DECISIONS = "human decisions"
+NOT_COUNTED_VERDICTS = (SKIP,)
+NOT_COUNTED_ORIGINS = ("import",)
 #: faces per IN (...) list in one statement
 CHUNK = 500
 
@@ -138,6 +147,11 @@ def decide_all(
         },
     )
     recompute_labels(session, rejected)
+    if any(
+        v.verdict not in NOT_COUNTED_VERDICTS and (v.origin or origin) not in NOT_COUNTED_ORIGINS
+        for v in verdicts
+    ):
+        note_change(session, HUMAN_DECISIONS)
     return [Recorded(i, v.face_id, batch) for i, v in zip(ids, verdicts, strict=True)]
 
 
@@ -199,9 +213,22 @@ def _undo_all(
         ],
     )
     recompute_labels(session, {face for _, face in targets})
+    note_change(session, HUMAN_DECISIONS)
     return [
         Recorded(i, face, batch, target) for i, (target, face) in zip(ids, targets, strict=True)
     ]
+
+
+def decisions_since(session: Session, mark: int) -> int:
+    """Human decisions after decision `mark` that say something new about a face: what the
+    rules that re-group and retrain count."""
+    return session.scalar(
+        select(func.count(Decision.id)).where(
+            Decision.id > mark,
+            Decision.verdict.not_in(NOT_COUNTED_VERDICTS),
+            Decision.origin.not_in(NOT_COUNTED_ORIGINS),
+        )
+    )
 
 
 def is_undone(session: Session, decision: Decision) -> bool:

@@ -1,5 +1,6 @@
 """The learning loop as background jobs: train (warm from the last model) then predict, and a
-rule that starts training by itself once people have made enough new decisions.
+rule that starts training by itself once people have made enough new decisions (it follows
+every commit of human decisions, wherever they were made).
 
 Training shares the machine with a person labelling in the web app, often in the same process.
 So torch is held to few threads while a job runs, and OpenMP's idle threads sleep instead of
@@ -17,10 +18,11 @@ from contextlib import contextmanager
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import FaceLabel, Model
+from faceloop.db.models import FaceLabel, Job, Model
 from faceloop.jobs import rules as job_rules
 from faceloop.jobs.queue import ACTIVE, JobError, Progress, register
-from faceloop.workspace import Workspace
+from faceloop.labels.decisions import HUMAN_DECISIONS, decisions_since
+from faceloop.workspace import Workspace, after_change
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +148,14 @@ def submit_train(ws: Workspace, params: dict | None = None, user_id: int | None 
 def new_decisions(ws: Workspace) -> int:
     """Human decisions since the last training run (or attempt) started."""
     with ws.reader() as session:
-        return job_rules.new_decisions(session, _mark(session))
+        return decisions_since(session, _mark(session))
 
 
 def maybe_retrain(ws: Workspace) -> int | None:
     """Start a training job when `retrain_after` new decisions were made since the last run
-    and none is queued or running. Called after every answer, so it costs a couple of small
-    queries; it never raises (the answer was saved either way). Returns the new job's id."""
+    and none is queued or running. It follows every commit of human decisions, so it costs a
+    couple of small queries; it never raises (the decisions are saved either way). Returns the
+    new job's id."""
     try:
         return _maybe_retrain(ws)
     except Exception:
@@ -168,7 +171,7 @@ def _maybe_retrain(ws: Workspace) -> int | None:
         last = job_rules.last_job(session, TRAIN)
         if last is not None and last.status in ACTIVE:
             return None
-        if job_rules.new_decisions(session, _mark(session, last)) < settings.retrain_after:
+        if decisions_since(session, _mark(session, last)) < settings.retrain_after:
             return None
         has_model = session.scalar(select(Model.id).where(Model.kind == settings.kind).limit(1))
         if has_model is None and not _anyone_ready(session, settings.min_per_class):
@@ -178,6 +181,23 @@ def _maybe_retrain(ws: Workspace) -> int | None:
         return None
     log.info("started training job %s after %s new decisions", job_id, settings.retrain_after)
     return job_id
+
+
+def training_started_after(ws: Workspace, decision_ids: list[int]) -> int | None:
+    """The training job that started by itself once these decisions were stored, while it is
+    queued or running: what the confirm page tells the user their answer set off."""
+    if not decision_ids:
+        return None
+    with ws.reader() as session:
+        job = session.execute(
+            select(Job.id, Job.status, Job.params)
+            .where(Job.kind == TRAIN)
+            .order_by(Job.id.desc())
+            .limit(1)
+        ).first()
+    if job is None or job.status not in ACTIVE or not (job.params or {}).get("automatic"):
+        return None
+    return job.id if job_rules.job_mark(job) >= max(decision_ids) else None
 
 
 def _mark(session: Session, last=None) -> int:
@@ -197,3 +217,6 @@ def _anyone_ready(session, min_per_class: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+after_change(HUMAN_DECISIONS, maybe_retrain)

@@ -43,12 +43,12 @@ from sqlalchemy.orm import Session
 
 from faceloop.db.models import Face, FaceLabel, Image, Model, Person, Prediction
 from faceloop.grouping.run import grouping_threshold
+from faceloop.jobs.rules import active_job
 from faceloop.labels.decisions import PERSON, REJECT, SKIP, Verdict, decide_all, new_batch
 from faceloop.labels.labelling import SamePersonInPhoto, same_person_conflicts
 from faceloop.labels.names import exact_person
 from faceloop.labels.people import root_person_id, search_key
 from faceloop.labels.person_ops import create_person
-from faceloop.learning.job import active_train_job
 from faceloop.options import (
     ConfirmAnswer,
     ConfirmMode,
@@ -474,7 +474,7 @@ def _view(
         model_id=model_id,
         empty_reason=reason,
         message=message,
-        training_job_id=active_train_job(ws),
+        training_job_id=active_job(ws, "train"),
         person_pending=person_pending,
         source=source,
         reach=reach,

@@ -65,14 +65,14 @@ from sqlalchemy import select
 
 from faceloop.db.models import Face, FaceLabel, Image, ImageOrigin, Model, Person
 from faceloop.grouping.actions import label_group, mark_unknown
-from faceloop.grouping.job import maybe_recluster
+from faceloop.grouping.job import active_cluster_job
 from faceloop.grouping.run import recluster
 from faceloop.grouping.views import group_detail, list_groups
 from faceloop.ingest.run import import_photos
 from faceloop.ingest.scan import IMAGE_EXTENSIONS
 from faceloop.jobs import queue as jobs
 from faceloop.labels.labelling import label_faces
-from faceloop.learning.job import maybe_retrain
+from faceloop.learning.job import active_train_job
 from faceloop.review.confirm_page import Answer, answer_suggestions, confirm_view
 from faceloop.review.label_queue import next_faces
 from faceloop.review.model_guesses import answer_page, next_suggestions
@@ -260,12 +260,12 @@ def score(
 
 
 def run_hooks(ws: Workspace, tally: Tally, *, cluster: bool = True) -> None:
-    """What the app's job hooks would start after these decisions, run to the end at once (a
-    worker would pick them up right away)."""
-    for hook, where in ((maybe_retrain, "trainings"), (maybe_recluster, "re-clusterings")):
-        if hook is maybe_recluster and not cluster:
+    """Run to the end at once what the decisions so far started by themselves (the app's
+    after-decision rules queue them; a worker would pick them up right away)."""
+    for queued, where in ((active_train_job, "trainings"), (active_cluster_job, "re-clusterings")):
+        if queued is active_cluster_job and not cluster:
             continue
-        job_id = hook(ws)
+        job_id = queued(ws)
         if job_id is not None:
             job = jobs.run_job(ws, job_id)
             tally.add(where, 0, 0)

@@ -16,6 +16,11 @@ from collections.abc import Callable
 
 import uvicorn
 
+# each stage's job module registers its kinds of job (for this process's worker) and the rules
+# that start them after human decisions
+import faceloop.grouping.job
+import faceloop.ingest.job
+import faceloop.learning.job  # noqa: F401
 from faceloop.jobs.queue import queue_for
 from faceloop.labels.names import name_index
 from faceloop.readmodel.state import state_for

@@ -1,18 +1,25 @@
 """A workspace is a folder: `faceloop.toml`, the SQLite database, `blobs/` and `models/`.
 
 Opening one migrates its database in place, so a workspace made by an older faceloop just works.
+
+Its sessions run follow-ups after a commit: code that makes a kind of change says so with
+`note_change(session, kind)`, and a stage above it registers what follows with
+`after_change(kind, follow_up)`. So the decision log starts re-grouping and retraining without
+knowing those stages, whichever page, command or script made the decisions, and only once the
+decisions are safely stored.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +30,13 @@ from faceloop.db.models import User
 
 ENV_VAR = "FACELOOP_WORKSPACE"
 OWNER = "owner"
+#: `session.info` key: the kinds of change the session's transaction made
+CHANGES = "faceloop.changes"
+
+log = logging.getLogger(__name__)
+
+FollowUp = Callable[["Workspace"], object]
+_follow_ups: dict[str, list[FollowUp]] = {}
 
 
 class WorkspaceError(Exception):
@@ -124,7 +138,50 @@ def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
         raise WorkspaceError(f"the workspace {root} cannot be used: {exc}") from exc
     for name in ("blobs", "models", "reports", "locks"):
         (root / name).mkdir(exist_ok=True)
-    return Workspace(root, settings, engine, sessions, BlobStore(root / "blobs"))
+    ws = Workspace(root, settings, engine, sessions, BlobStore(root / "blobs"))
+    _follow_changes(ws)
+    return ws
+
+
+def note_change(session: Session, kind: str) -> None:
+    """Record that this session's transaction made a change of this kind: the follow-ups
+    registered for it run once the transaction commits (not if it rolls back)."""
+    session.info.setdefault(CHANGES, set()).add(kind)
+
+
+def after_change(kind: str, follow_up: FollowUp) -> FollowUp:
+    """Run `follow_up(ws)` after every commit that made a change of this kind, in every
+    workspace. It runs outside the transaction, in the committing thread; what it raises is
+    logged and goes no further, since the change is stored either way."""
+    registered = _follow_ups.setdefault(kind, [])
+    if follow_up not in registered:
+        registered.append(follow_up)
+    return follow_up
+
+
+def forget_follow_up(kind: str, follow_up: FollowUp) -> None:
+    """No longer run `follow_up` after changes of this kind."""
+    registered = _follow_ups.get(kind, [])
+    if follow_up in registered:
+        registered.remove(follow_up)
+
+
+def _follow_changes(ws: Workspace) -> None:
+    """Install the listeners that run the follow-ups of the changes each commit made."""
+
+    def committed(session: Session) -> None:
+        for kind in sorted(session.info.pop(CHANGES, ())):
+            for follow_up in list(_follow_ups.get(kind, ())):
+                try:
+                    follow_up(ws)
+                except Exception:
+                    log.exception("what follows a change of %s failed", kind)
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(CHANGES, None)
+
+    event.listen(ws.session_factory, "after_commit", committed)
+    event.listen(ws.session_factory, "after_rollback", rolled_back)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from faceloop.grouping.actions import (
     undo_reject,
     undo_split,
 )
-from faceloop.grouping.job import check_cluster_params, maybe_recluster, submit_cluster
+from faceloop.grouping.job import check_cluster_params, submit_cluster
 from faceloop.grouping.run import grouping_threshold
 from faceloop.grouping.views import (
     GroupDetail,
@@ -35,7 +35,6 @@ from faceloop.grouping.views import (
     more_like_this,
 )
 from faceloop.jobs.queue import JobInfo, get_job
-from faceloop.learning.job import maybe_retrain
 from faceloop.review.label_queue import queue_item
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import (
@@ -125,8 +124,6 @@ def label(ws: WS, user: User, group_id: IdPath, body: GroupLabelBody) -> GroupAc
         user_id=user,
         new_person=body.new_person,
     )
-    maybe_recluster(ws)
-    maybe_retrain(ws)
     return GroupAction(group_id, batch)
 
 
@@ -140,8 +137,6 @@ def unknown(ws: WS, user: User, group_id: IdPath, body: GroupUnknownBody) -> Gro
         face_ids=body.face_ids,
         user_id=user,
     )
-    maybe_recluster(ws)
-    maybe_retrain(ws)
     return GroupAction(group_id, batch)
 
 

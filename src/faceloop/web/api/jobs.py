@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from faceloop.ingest.job import IMPORT
 from faceloop.ingest.uploads import (
     NotAPhoto,
     StagedFile,
@@ -79,7 +80,7 @@ def import_upload(ws: WS, user: User, upload_id: str, body: ImportBody) -> JobIn
     """Import the staged photos in the background; follow the job at /jobs/{id}."""
     if not staged_files(ws, upload_id):
         raise ValueError("this upload has no photos yet: send files first")
-    job_id = submit(ws, "import", {"upload_id": upload_id, "by_folder": body.by_folder}, user)
+    job_id = submit(ws, IMPORT, {"upload_id": upload_id, "by_folder": body.by_folder}, user)
     return get_job(ws, job_id)
 
 

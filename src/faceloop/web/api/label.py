@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from faceloop.labels.labelling import LabelResult, UndoResult, label_faces, undo_action
 from faceloop.labels.labelling import undo_decision as undo_one
 from faceloop.labels.names import NameMatch, suggest_names
-from faceloop.learning.job import maybe_retrain
 from faceloop.review.label_queue import (
     FilterOptions,
     QueueFilter,
@@ -67,7 +66,7 @@ def label_many(ws: WS, user: User, body: BulkLabelBody) -> LabelResult:
 
 
 def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
-    result = label_faces(
+    return label_faces(
         ws,
         face_ids,
         body.verdict,
@@ -78,8 +77,6 @@ def _label(ws, user: int, face_ids: list[int], body: LabelBody) -> LabelResult:
         confirm=body.confirm,
         new_person=body.new_person,
     )
-    maybe_retrain(ws)
-    return result
 
 
 @router.post("/batches/{batch}/undo", response_model=UndoResult)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from faceloop.jobs.queue import JobInfo, get_job
 from faceloop.learning.identify import Identification, identify, preview_jpeg
-from faceloop.learning.job import check_train_params, maybe_retrain, submit_train
+from faceloop.learning.job import check_train_params, submit_train, training_started_after
 from faceloop.learning.summaries import ModelSummary, model_summaries
 from faceloop.learning.train import NoModel
 from faceloop.review.confirm_page import (
@@ -148,7 +148,8 @@ def answer(ws: WS, user: User, body: ConfirmBody) -> ConfirmResult:
         confirm=body.confirm,
         source=body.source,
     )
-    return dataclasses.replace(result, retrain_job_id=maybe_retrain(ws))
+    started = training_started_after(ws, result.decision_ids)
+    return dataclasses.replace(result, retrain_job_id=started)
 
 
 @router.post("/identify", response_model=Identification)

@@ -8,8 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from faceloop.grouping.job import maybe_recluster
-from faceloop.learning.job import maybe_retrain
 from faceloop.review.passers_by import PasserBy, PassersByResult, mark_passers_by, passers_by
 from faceloop.web.deps import WS, User
 from faceloop.web.schemas import ID_MAX, PassersByBody
@@ -41,9 +39,4 @@ def mark(ws: WS, user: User, body: PassersByBody) -> PassersByResult:
     """Mark the faces the page showed, but `exclude_face_ids`, "unknown person" in one action.
     Faces labelled meanwhile keep their label (`already_labelled`); 422 when nothing is left
     to mark, 404 for a face that does not exist."""
-    result = mark_passers_by(
-        ws, body.face_ids, exclude_face_ids=body.exclude_face_ids, user_id=user
-    )
-    maybe_recluster(ws)
-    maybe_retrain(ws)
-    return result
+    return mark_passers_by(ws, body.face_ids, exclude_face_ids=body.exclude_face_ids, user_id=user)
