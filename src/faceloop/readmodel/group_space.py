@@ -24,7 +24,7 @@ import numpy as np
 
 from faceloop.cluster import DEFAULT_THRESHOLD, Projection
 from faceloop.cluster.neighbours import squared_norms
-from faceloop.readmodel.state import LABEL_PERSON, ReviewState
+from faceloop.readmodel.state import LABEL_PERSON, Snapshot
 from faceloop.workspace import Workspace
 
 RUN_FILE = "grouping.npz"
@@ -113,7 +113,7 @@ def save_space(
     os.replace(temporary, path)
 
 
-def projected(state: ReviewState, space: Space) -> Projected:
+def projected(state: Snapshot, space: Space) -> Projected:
     """Every face's embedding in `space`. Call with `state.lock` held (the arrays must not
     grow meanwhile)."""
     key = ("group-space", space.mark, state.generation)
@@ -149,7 +149,7 @@ def _chunk(space: Space, x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(space.transform(padded)[: len(x)], dtype=np.float32)
 
 
-def labelled_people(state: ReviewState) -> tuple[np.ndarray, np.ndarray]:
+def labelled_people(state: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Positions of faces labelled with a person who is not hidden, and that person (merges
     resolved). Call with `state.lock` held; kept until the labels or the people change."""
     key = (state.generation, len(state.face_ids), state.labels_version, state.people_version)

@@ -49,7 +49,7 @@ from faceloop.labels.names import exact_person
 from faceloop.labels.people import root_person_id, search_key
 from faceloop.labels.person_ops import create_person
 from faceloop.learning.job import active_train_job
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.look_alike_queue import NearestPick, nearest_pick
 from faceloop.review.look_alikes import nearest_people
@@ -489,8 +489,8 @@ def _judged(
     newest that predicted."""
     if not items:
         return items
-    state = state_for(ws.engine)
-    with ws.reader() as session, state.lock:
+    state = snapshot(ws)
+    with ws.reader() as session:
         if model_id is None and any(i.source == MODEL for i in items):
             model_id = session.scalar(select(func.max(Prediction.model_id)))
         model = model_calibration(state, session, model_id) if model_id is not None else None

@@ -9,12 +9,12 @@ import numpy as np
 from sqlalchemy import func, select
 
 from faceloop.db.models import Image
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.state import (
     LABEL_NOT_FACE,
     LABEL_PERSON,
     LABEL_UNKNOWN,
     UNLABELLED,
-    state_for,
 )
 from faceloop.review.person_views import faceless
 from faceloop.workspace import Workspace
@@ -45,24 +45,23 @@ class Overview:
 
 def overview(ws: Workspace, limit: int = 60) -> Overview:
     """Counts, and the people with the most faces first (those nearest a model)."""
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     threshold = ws.settings.train.min_per_class
     with ws.reader() as session:
         photos = session.scalar(select(func.count(Image.id)).where(Image.near_copy_of_id.is_(None)))
-    with state.lock:
-        counts = np.bincount(state.verdict.astype(np.int64), minlength=4)
-        per_person = state.root_counts()
-        visible = [
-            record
-            for record in state.people.values()
-            if record.merged_into is None
-            and not record.hidden
-            and not faceless(state, record.id, per_person)
-        ]
-        progress = sorted(
-            (PersonProgress(r.id, r.name, per_person.get(r.id, 0)) for r in visible),
-            key=lambda p: (-p.faces, p.name),
-        )
+    counts = np.bincount(state.verdict.astype(np.int64), minlength=4)
+    per_person = state.root_counts()
+    visible = [
+        record
+        for record in state.people.values()
+        if record.merged_into is None
+        and not record.hidden
+        and not faceless(state, record.id, per_person)
+    ]
+    progress = sorted(
+        (PersonProgress(r.id, r.name, per_person.get(r.id, 0)) for r in visible),
+        key=lambda p: (-p.faces, p.name),
+    )
     return Overview(
         photos=photos,
         faces=int(counts.sum()),
