@@ -179,7 +179,7 @@ def _merge_candidates(view: GroupView, state: Snapshot, i: int, photos: set[int]
 def more_like_this(ws: Workspace, face_id: int, *, limit: int = 24) -> list[GroupFace]:
     """The unlabelled faces nearest to a face (labelled or not), nearest first; never the face
     itself nor another face of its photo. One product with the projected faces kept beside the
-    review state (`group_space.projected`): no face is projected again per request."""
+    snapshot (`group_space.projected`): no face is projected again per request."""
     state = snapshot(ws)
     space = load_space(ws)
     limit = max(0, min(int(limit), 500))

@@ -6,16 +6,16 @@ every group (the means and spreads merge suggestions compare) a fifth of one, so
 them at each change made the page after every label wait a second. Both follow the changes
 instead, and come out as a full rebuild would (tests/review/test_groups.py checks):
 
-- `load_tables`: the group rows (a thousand, read again whenever the group tables change) and
-  the members of only the groups whose `updated_at` moved, since every write that changes a
-  group's members also touches the group (a run, naming, "not the same person", split, merge).
-  A member count that disagrees with the database (faces deleted: their memberships go with
-  them) reloads every member.
-- `current`: each member's position in the review state and whether it is still unlabelled,
-  and per group the count, mean and spread of the unlabelled members and their order from the
-  centre. Recomputed only for the groups whose members changed or whose faces were labelled or
-  unlabelled since the last view, found by comparing each member's flag with that view's; a new
-  run (another space) or a reload of the review state recomputes everything.
+- `load_tables` (kept on the snapshot, read again when the groups counter of `change_version`
+  moved): the group rows (a thousand) and the members of only the groups whose `updated_at`
+  moved, since every write that changes a group's members also touches the group (a run,
+  naming, "not the same person", split, merge). A member count that disagrees with the
+  database (faces deleted: their memberships go with them) reloads every member.
+- `current` (kept on the snapshot): each member's position in it and whether it is still
+  unlabelled, and per group the count, mean and spread of the unlabelled members and their
+  order from the centre. Recomputed only for the groups whose members changed or whose faces
+  were labelled or unlabelled since the last view, found by comparing each member's flag with
+  that view's; a new run (another space) or a full load of the snapshot recomputes everything.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class GroupView:
     projected: Projected
     #: (state generation, faces in the state, labels version) it was built at
     key: tuple
-    #: per member: position in the review state (-1: the face is gone), still unlabelled
+    #: per member: position in the snapshot (-1: the face is gone), still unlabelled
     pos: np.ndarray
     open_member: np.ndarray
     #: per group: unlabelled members, their mean and spread in the space (zero when none)
@@ -231,7 +231,7 @@ def current(ws: Workspace, state: Snapshot) -> GroupView:
 
 
 def _positions(state: Snapshot, face_ids: np.ndarray) -> np.ndarray:
-    """Position of each face in the review state, -1 for faces no longer there."""
+    """Position of each face in the snapshot, -1 for faces no longer there."""
     if len(state.face_ids) == 0:
         return np.full(len(face_ids), -1, dtype=np.int64)
     pos = np.minimum(np.searchsorted(state.face_ids, face_ids), len(state.face_ids) - 1)

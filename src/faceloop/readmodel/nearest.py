@@ -54,7 +54,7 @@ class NearestPeople:
 
 @dataclass
 class Index:
-    """Per face of the review state (by position): whether it is an anchor and of whom, whether
+    """Per face of the snapshot (by position): whether it is an anchor and of whom, whether
     it waits for a suggestion, its nearest anchors within `radius` and the one chosen."""
 
     #: (space mark, state generation, radius): another key means another index

@@ -540,8 +540,8 @@ def _name_notes(state, person_ids: set[int]) -> dict[int, str]:
     key = ("alike_names", state.people_version)
     cached = state.cache.get(key)
     if cached is None:
-        for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "alike_names"]:
-            del state.cache[old]
+        for old in [k for k in list(state.cache) if isinstance(k, tuple) and k[0] == "alike_names"]:
+            state.cache.pop(old, None)
         by_look: dict[str, list[int]] = {}
         for record in state.people.values():
             if record.merged_into is None:

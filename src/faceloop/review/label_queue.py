@@ -197,9 +197,10 @@ def _filter_mask(state: Snapshot, session: Session, filters: QueueFilter) -> np.
         query = query.where(when < end)
     image_ids = np.fromiter(session.scalars(query), dtype=np.int64)
     mask = np.isin(state.image_ids, image_ids)
-    if len([k for k in state.cache if isinstance(k, tuple) and k[0] == "filter"]) > 32:
-        for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "filter"]:
-            del state.cache[old]
+    filters_kept = [k for k in list(state.cache) if isinstance(k, tuple) and k[0] == "filter"]
+    if len(filters_kept) > 32:
+        for old in filters_kept:
+            state.cache.pop(old, None)
     state.cache[key] = (state.face_mark, mask)
     return mask
 

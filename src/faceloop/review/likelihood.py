@@ -52,7 +52,7 @@ def model_calibration(state: Snapshot, session: Session, model_id: int) -> Calib
 
 def distance_calibration(state: Snapshot) -> Calibration:
     """P(the nearest person is right | distance to that person's mean face), fitted on the
-    labelled faces and kept until they change by a tenth. Call with the state's lock held."""
+    labelled faces and kept until they change by a tenth."""
     labelled = np.flatnonzero((state.verdict == LABEL_PERSON) | (state.verdict == LABEL_UNKNOWN))
     cached = state.cache.get("distance_calibration")
     if cached is not None:

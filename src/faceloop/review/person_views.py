@@ -165,10 +165,10 @@ def _covers(state: Snapshot, chosen: dict[int, int]) -> dict[int, int]:
     the person's: recomputing every person's after each label would cost the people list tens of
     milliseconds at a hundred thousand faces."""
     cached = state.cache.get("covers")
-    if cached is None or cached[0] != state.people_version:
-        cached = (state.people_version, {})
-        state.cache["covers"] = cached
-    typical: dict[int, int] = cached[1]
+    # a copy: snapshots share their predecessor's entries, and other requests read them
+    typical: dict[int, int] = {}
+    if cached is not None and cached[0] == state.people_version:
+        typical = dict(cached[1])
     stale = [root for root, face_id in typical.items() if not _is_face_of(state, face_id, root)]
     for root in stale:
         del typical[root]
@@ -181,6 +181,7 @@ def _covers(state: Snapshot, chosen: dict[int, int]) -> dict[int, int]:
             face_id = typical_face(state, root)
             if face_id is not None:
                 typical[root] = face_id
+    state.cache["covers"] = (state.people_version, typical)
     covers = dict(typical)
     for person_id, face_id in chosen.items():
         root = state.root(person_id)
