@@ -247,7 +247,8 @@ def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDet
         chosen = chosen_covers(session)
         record = state.people.get(person_id)
         if record is None:
-            state.refresh()
+            # created after the snapshot was taken
+            state = snapshot(ws)
             record = state.people[person_id]
         members = state.members(person_id) if record.merged_into is None else [person_id]
         merged_into = None
