@@ -4,9 +4,11 @@ Readers take `snapshot(ws)` and read it without a lock: a snapshot never changes
 costs one query of the change counters; when they moved, the next snapshot is built aside
 from the current one and swapped in, and only the builders wait for each other. A full load
 (the first, or after deletions) can take a second at 100,000 faces: a request that comes
-meanwhile gets the snapshot before it rather than waiting, as the one that changed the data
-is the one building. Several processes (two servers, a worker) each keep their own model and
-each see every change by the counters in the database.
+while another thread does one gets the snapshot before it rather than waiting, and sees the
+deletion at its next request. Incremental steps take milliseconds, so a request that comes
+during one waits for it and so always sees the changes made before it was asked.
+Several processes (two servers, a worker) each keep their own model, and each sees every change
+through the counters in the database.
 """
 
 from __future__ import annotations
