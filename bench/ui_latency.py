@@ -25,7 +25,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from faceloop.labels.names import name_index, readings
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.testing.workspace import build_synthetic
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import init_workspace, open_workspace
@@ -83,11 +83,10 @@ def main() -> None:
 
 def run(ws, n: int) -> None:
     started = time.monotonic()
-    state = state_for(ws.engine)
-    with state.lock:
-        name_index(state)
-        state.centroids()
-        people = sorted(state.people.values(), key=lambda p: p.id)
+    state = snapshot(ws)
+    name_index(state)
+    state.centroids()
+    people = sorted(state.people.values(), key=lambda p: p.id)
     print(f"warm-up (faces, labels, centroids, name index): {time.monotonic() - started:.2f} s")
     rng = np.random.default_rng(1)
     queries = []

@@ -8,7 +8,7 @@ import pytest
 from faceloop.labels.decisions import PERSON, UNKNOWN
 from faceloop.labels.labelling import label_faces
 from faceloop.learn.calibration import CONFIDENT, fit
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.review.label_queue import queue_item, suggest
 from tests.builders import add_photo, make_person
 
@@ -71,28 +71,27 @@ def test_a_close_look_alike_is_likely_and_a_poor_one_is_not(orl_labelled) -> Non
 
 def test_a_model_guess_is_ranked_by_its_calibrated_chance(orl_labelled) -> None:
     ws, people, waiting = orl_labelled
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     pos = state.position(waiting[1])
     near = queue_item(ws, waiting[1]).suggestions[0]
     # a model that is right at 0.95 two times in three, and never wrong above 0.99
     scores = np.concatenate([np.full(300, 0.95), np.full(300, 0.999)])
     right = np.concatenate([np.arange(300) % 3 > 0, np.ones(300, dtype=bool)])
     model = fit(scores, right)
-    with state.lock:
-        found = suggest(
-            state,
-            pos,
-            predicted=[(people[7], 0.95)],
-            model_calibration=model,
-            distance_calibration=None,
-        )
-        assert found[0].person_id == people[7] and found[0].reason == "model"
-        assert not found[0].confident and found[0].probability < 0.7
-        sure = suggest(state, pos, predicted=[(people[7], 0.999)], model_calibration=model)
-        assert sure[0].confident
-        # a model stored without a calibration measures nothing: never confident
-        old = suggest(state, pos, predicted=[(people[7], 0.999)], model_calibration=None)
-        assert all(not s.confident and s.probability is None for s in old)
+    found = suggest(
+        state,
+        pos,
+        predicted=[(people[7], 0.95)],
+        model_calibration=model,
+        distance_calibration=None,
+    )
+    assert found[0].person_id == people[7] and found[0].reason == "model"
+    assert not found[0].confident and found[0].probability < 0.7
+    sure = suggest(state, pos, predicted=[(people[7], 0.999)], model_calibration=model)
+    assert sure[0].confident
+    # a model stored without a calibration measures nothing: never confident
+    old = suggest(state, pos, predicted=[(people[7], 0.999)], model_calibration=None)
+    assert all(not s.confident and s.probability is None for s in old)
     assert near.person_id == people[1]
 
 

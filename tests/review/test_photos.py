@@ -8,6 +8,7 @@ from PIL import Image
 
 from faceloop.ingest.run import import_photos
 from faceloop.labels.labelling import label_faces
+from faceloop.readmodel import snapshot
 from faceloop.review.label_queue import next_faces
 from faceloop.review.photos import add_face, display_jpeg, face_blob, photo_info
 from tests.builders import add_photo, make_person
@@ -57,11 +58,9 @@ def test_a_drawn_face_is_embedded_like_a_detected_one(empty) -> None:
     assert manual.detector == "manual" and manual.verdict is None
     page = next_faces(ws, None, limit=5)
     assert drawn in [i.face_id for i in page.items]
-    from faceloop.readmodel.state import state_for
 
-    state = state_for(ws.engine)
-    with state.lock:
-        one, two = (state.embeddings[state.position(f)] for f in (item.face_id, drawn))
+    state = snapshot(ws)
+    one, two = (state.embeddings[state.position(f)] for f in (item.face_id, drawn))
     assert float(np.linalg.norm(one - two)) < 0.3  # the same face, so nearly the same vector
     for box, message in [
         ((0, 0, 4, 4), "at least"),

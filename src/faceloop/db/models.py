@@ -334,6 +334,15 @@ class GroupMerge(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ChangeVersion(Base):
+    """How often each kind of data the read model holds has changed, counted by triggers
+    (migration 0005) so that every process sees every writer's changes, deletions included."""
+
+    __tablename__ = "change_version"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ForgottenPerson(Base):
     """A person removed on request, who must not be collected or labelled again."""
 

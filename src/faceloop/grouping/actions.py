@@ -22,6 +22,7 @@ from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, Grou
 from faceloop.grouping.views import confident_people
 from faceloop.labels.decisions import PERSON, REJECT, UNKNOWN, Verdict, decide_all
 from faceloop.labels.labelling import label_faces
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import (
     load_space,
     projected,
@@ -33,13 +34,13 @@ from faceloop.readmodel.groups import (
     load_tables,
     open_faces,
 )
-from faceloop.readmodel.state import UNLABELLED, state_for
+from faceloop.readmodel.state import UNLABELLED
 from faceloop.workspace import Workspace
 
 
 def _members_now(ws: Workspace, group_id: int) -> tuple[str, list[int]]:
     """(stored status, unlabelled member face ids most central first) of one group."""
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     view = current(ws, state)
     i = view.tables.index(group_id)
     faces, _, _ = open_faces(view, i)
@@ -178,7 +179,7 @@ def undo_reject(ws: Workspace, group_id: int, *, user_id: int | None = None) -> 
     i = tables.index(group_id)
     if not tables.rejected[i]:
         raise ValueError(f"group {group_id} was not marked 'not the same person'")
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     with ws.transaction() as session:
         faces = list(
             session.scalars(
@@ -203,14 +204,13 @@ def undo_reject(ws: Workspace, group_id: int, *, user_id: int | None = None) -> 
                 select(FaceGroupMember.face_id).where(FaceGroupMember.face_id.in_(faces))
             )
         )
-        with state.lock:
-            back = [
-                f
-                for f in faces
-                if f not in grouped
-                and (p := state.position(f)) is not None
-                and state.verdict[p] == UNLABELLED
-            ]
+        back = [
+            f
+            for f in faces
+            if f not in grouped
+            and (p := state.position(f)) is not None
+            and state.verdict[p] == UNLABELLED
+        ]
         if back:
             session.execute(
                 insert(FaceGroupMember), [{"face_id": f, "group_id": group_id} for f in back]
@@ -232,13 +232,12 @@ def split(ws: Workspace, group_id: int, *, user_id: int | None = None) -> list[i
         raise ValueError(f"group {group_id} was marked 'not the same person'")
     if len(members) < 2:
         raise ValueError("a group needs two unlabelled faces to be split")
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     space = load_space(ws)
-    with state.lock:
-        pos = np.array([state.position(f) for f in members], dtype=np.int64)
-        x = projected(state, space).vectors[pos]
-        pieces = split_group(x, np.arange(len(members)), parts=2)
-        suggestions = confident_people(state, space, [pos[p] for p in pieces])
+    pos = np.array([state.position(f) for f in members], dtype=np.int64)
+    x = projected(state, space).vectors[pos]
+    pieces = split_group(x, np.arange(len(members)), parts=2)
+    suggestions = confident_people(state, space, [pos[p] for p in pieces])
     user_id = ws.owner_id() if user_id is None else user_id
     now = utcnow()
     record = uuid.uuid4().hex
@@ -309,16 +308,13 @@ def merge(ws: Workspace, group_id: int, other_id: int, *, user_id: int | None = 
     second_status, second = _members_now(ws, other_id)
     if REJECTED in (first_status, second_status):
         raise ValueError("a group marked 'not the same person' cannot be merged")
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     space = load_space(ws)
-    with state.lock:
-        first_pos = np.array([state.position(f) for f in first], dtype=np.int64)
-        second_pos = np.array([state.position(f) for f in second], dtype=np.int64)
-        if set(state.image_ids[first_pos].tolist()) & set(state.image_ids[second_pos].tolist()):
-            raise ValueError("these groups hold two faces of one photo: they are two people")
-        [(person, distance)] = confident_people(
-            state, space, [np.concatenate([first_pos, second_pos])]
-        )
+    first_pos = np.array([state.position(f) for f in first], dtype=np.int64)
+    second_pos = np.array([state.position(f) for f in second], dtype=np.int64)
+    if set(state.image_ids[first_pos].tolist()) & set(state.image_ids[second_pos].tolist()):
+        raise ValueError("these groups hold two faces of one photo: they are two people")
+    [(person, distance)] = confident_people(state, space, [np.concatenate([first_pos, second_pos])])
     keep, gone = (group_id, other_id) if len(first) >= len(second) else (other_id, group_id)
     moved = second if keep == group_id else first
     user_id = ws.owner_id() if user_id is None else user_id
@@ -431,10 +427,9 @@ def undo_merge(ws: Workspace, group_id: int) -> list[int]:
 
 
 def _unlabelled(ws: Workspace, face_id: int) -> bool:
-    state = state_for(ws.engine)
-    with state.lock:
-        pos = state.position(face_id)
-        return pos is not None and state.verdict[pos] == UNLABELLED
+    state = snapshot(ws)
+    pos = state.position(face_id)
+    return pos is not None and state.verdict[pos] == UNLABELLED
 
 
 def _gather(ws: Workspace, session, group_id: int, faces: list[int]) -> list[int]:
@@ -473,7 +468,7 @@ def _gather(ws: Workspace, session, group_id: int, faces: list[int]) -> list[int
 def _resize(ws: Workspace, session, group_ids: list[int]) -> None:
     """Set these groups' sizes and their "probably <name>" again from their unlabelled
     members now."""
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     space = load_space(ws)
     members = {
         gid: list(
@@ -481,20 +476,19 @@ def _resize(ws: Workspace, session, group_ids: list[int]) -> None:
         )
         for gid in group_ids
     }
-    with state.lock:
-        pieces = {
-            gid: np.array(
-                [
-                    p
-                    for f in faces
-                    if (p := state.position(f)) is not None and state.verdict[p] == UNLABELLED
-                ],
-                dtype=np.int64,
-            )
-            for gid, faces in members.items()
-        }
-        filled = [piece for piece in pieces.values() if len(piece)]
-        found = iter(confident_people(state, space, filled))
+    pieces = {
+        gid: np.array(
+            [
+                p
+                for f in faces
+                if (p := state.position(f)) is not None and state.verdict[p] == UNLABELLED
+            ],
+            dtype=np.int64,
+        )
+        for gid, faces in members.items()
+    }
+    filled = [piece for piece in pieces.values() if len(piece)]
+    found = iter(confident_people(state, space, filled))
     for gid in members:
         person, distance = next(found) if len(pieces[gid]) else (None, None)
         session.execute(

@@ -34,6 +34,7 @@ from faceloop.cluster import (
     start_threshold,
 )
 from faceloop.db.models import FaceGroup, FaceGroupMember, GroupCannotLink, utcnow
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import (
     labelled_people,
     load_space,
@@ -42,7 +43,7 @@ from faceloop.readmodel.group_space import (
 from faceloop.readmodel.groups import (
     OPEN,
 )
-from faceloop.readmodel.state import UNLABELLED, state_for
+from faceloop.readmodel.state import UNLABELLED
 from faceloop.workspace import Workspace
 
 #: labelled faces the projection needs before it is used: below this it barely moves the space
@@ -128,8 +129,8 @@ def recluster(
 
 @dataclass(frozen=True)
 class _Pool:
-    """What a run works from, copied out of the review state and the group tables at its
-    start, so the rest of the run holds no lock and sees one moment."""
+    """What a run works from, copied out of the read model and the group tables at its
+    start: one snapshot, so the whole run sees one moment."""
 
     #: the unlabelled faces: ids, embeddings, photos
     faces: np.ndarray
@@ -153,20 +154,19 @@ class _Pool:
 
 def _read_pool(ws: Workspace) -> _Pool:
     """The pool of faces to group, the labelled faces that anchor it, and the groups so far."""
-    state = state_for(ws.engine)
-    with state.lock:
-        pool = np.flatnonzero(state.verdict == UNLABELLED)
-        faces_through = int(state.face_ids[-1]) if len(state.face_ids) else 0
-        named, people = labelled_people(state)
-        # replaced, never written in place, when faces are added: safe to read after the lock
-        every_face = state.embeddings
-        x_pool = state.embeddings[pool].copy()
-        x_named = state.embeddings[named].copy()
-        pool_faces = state.face_ids[pool].copy()
-        pool_images = state.image_ids[pool].copy()
-        named_images = state.image_ids[named].copy()
-        rejects = {f: set(p) for f, p in state.rejects.items()}
-        roots = dict(state.roots)
+    state = snapshot(ws)
+    pool = np.flatnonzero(state.verdict == UNLABELLED)
+    faces_through = int(state.face_ids[-1]) if len(state.face_ids) else 0
+    named, people = labelled_people(state)
+    # a snapshot never changes: its arrays can be read for the whole run
+    every_face = state.embeddings
+    x_pool = state.embeddings[pool].copy()
+    x_named = state.embeddings[named].copy()
+    pool_faces = state.face_ids[pool].copy()
+    pool_images = state.image_ids[pool].copy()
+    named_images = state.image_ids[named].copy()
+    rejects = {f: set(p) for f, p in state.rejects.items()}
+    roots = dict(state.roots)
     with ws.reader() as session:
         previous = dict(
             session.execute(

@@ -19,6 +19,7 @@ from faceloop.cluster import (
 )
 from faceloop.cluster.edits import MERGE_FACTOR
 from faceloop.cluster.stats import rms_between
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import (
     Space,
     labelled_people,
@@ -32,7 +33,7 @@ from faceloop.readmodel.groups import (
     group_status,
     open_faces,
 )
-from faceloop.readmodel.state import UNLABELLED, ReviewState, state_for
+from faceloop.readmodel.state import UNLABELLED, Snapshot
 from faceloop.workspace import Workspace
 
 #: faces shown for a group in a list, most central first
@@ -74,7 +75,7 @@ class GroupDetail:
     merge_candidates: list[GroupSummary]
 
 
-def _summary(view: GroupView, state: ReviewState, i: int) -> GroupSummary:
+def _summary(view: GroupView, state: Snapshot, i: int) -> GroupSummary:
     faces, _, _ = open_faces(view, i)
     person = int(view.tables.suggested[i]) or None
     name = None
@@ -105,17 +106,16 @@ def list_groups(
     older group first)."""
     limit = max(0, int(limit))
     offset = max(0, int(offset))
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     view = current(ws, state)
     eligible = np.flatnonzero(view.tables.open & (view.counts >= max(1, int(min_size))))
     order = eligible[np.lexsort((view.tables.ids[eligible], -view.counts[eligible]))]
-    with state.lock:
-        return [_summary(view, state, int(i)) for i in order[offset : offset + limit]]
+    return [_summary(view, state, int(i)) for i in order[offset : offset + limit]]
 
 
 def count_groups(ws: Workspace, *, min_size: int = 2) -> tuple[int, int]:
     """(open groups with at least `min_size` unlabelled faces, the faces in them)."""
-    view = current(ws, state_for(ws.engine))
+    view = current(ws, snapshot(ws))
     eligible = view.tables.open & (view.counts >= max(1, int(min_size)))
     return int(eligible.sum()), int(view.counts[eligible].sum())
 
@@ -127,24 +127,21 @@ def count_ungrouped(ws: Workspace) -> int:
     space = load_space(ws)
     if space.faces_through is None:
         return 0
-    state = state_for(ws.engine)
-    with state.lock:
-        new = (state.verdict == UNLABELLED) & (state.face_ids > space.faces_through)
-        return int(new.sum())
+    state = snapshot(ws)
+    new = (state.verdict == UNLABELLED) & (state.face_ids > space.faces_through)
+    return int(new.sum())
 
 
 def group_detail(ws: Workspace, group_id: int) -> GroupDetail:
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     view = current(ws, state)
     i = view.tables.index(group_id)
-    with state.lock:
-        faces, pos, distance = open_faces(view, i)
-        images = state.image_ids[pos] if len(pos) else np.zeros(0, dtype=np.int64)
-        summary = _summary(view, state, i)
-        candidates = [
-            _summary(view, state, j)
-            for j in _merge_candidates(view, state, i, set(images.tolist()))
-        ]
+    faces, pos, distance = open_faces(view, i)
+    images = state.image_ids[pos] if len(pos) else np.zeros(0, dtype=np.int64)
+    summary = _summary(view, state, i)
+    candidates = [
+        _summary(view, state, j) for j in _merge_candidates(view, state, i, set(images.tolist()))
+    ]
     return GroupDetail(
         summary=summary,
         faces=[
@@ -155,7 +152,7 @@ def group_detail(ws: Workspace, group_id: int) -> GroupDetail:
     )
 
 
-def _merge_candidates(view: GroupView, state: ReviewState, i: int, photos: set[int]) -> list[int]:
+def _merge_candidates(view: GroupView, state: Snapshot, i: int, photos: set[int]) -> list[int]:
     """Open groups whose unlabelled faces are within the threshold (and a little more) of the
     group's on average, nearest first, never one with a face in the group's photos."""
     if view.counts[i] == 0 or view.tables.rejected[i] or not view.tables.open[i]:
@@ -182,29 +179,28 @@ def _merge_candidates(view: GroupView, state: ReviewState, i: int, photos: set[i
 def more_like_this(ws: Workspace, face_id: int, *, limit: int = 24) -> list[GroupFace]:
     """The unlabelled faces nearest to a face (labelled or not), nearest first; never the face
     itself nor another face of its photo. One product with the projected faces kept beside the
-    review state (`group_space.projected`): no face is projected again per request."""
-    state = state_for(ws.engine)
+    snapshot (`group_space.projected`): no face is projected again per request."""
+    state = snapshot(ws)
     space = load_space(ws)
     limit = max(0, min(int(limit), 500))
-    with state.lock:
-        pos = state.position(face_id)
-        if pos is None:
-            raise LookupError(f"no face {face_id}")
-        found = projected(state, space)
-        query = found.vectors[pos]
-        distance = found.squares - 2.0 * (found.vectors @ query) + float(query @ query)
-        np.sqrt(np.maximum(distance, 0.0), out=distance)
-        distance[state.verdict != UNLABELLED] = np.inf
-        distance[state.siblings(int(state.image_ids[pos]))] = np.inf
-        k = min(limit, int(np.isfinite(distance).sum()))
-        if k <= 0:
-            return []
-        nearest = np.argpartition(distance, k - 1)[:k] if k < len(distance) else np.arange(k)
-        nearest = nearest[np.lexsort((nearest, distance[nearest]))]
-        return [
-            GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(distance[p]))
-            for p in nearest.tolist()
-        ]
+    pos = state.position(face_id)
+    if pos is None:
+        raise LookupError(f"no face {face_id}")
+    found = projected(state, space)
+    query = found.vectors[pos]
+    distance = found.squares - 2.0 * (found.vectors @ query) + float(query @ query)
+    np.sqrt(np.maximum(distance, 0.0), out=distance)
+    distance[state.verdict != UNLABELLED] = np.inf
+    distance[state.siblings(int(state.image_ids[pos]))] = np.inf
+    k = min(limit, int(np.isfinite(distance).sum()))
+    if k <= 0:
+        return []
+    nearest = np.argpartition(distance, k - 1)[:k] if k < len(distance) else np.arange(k)
+    nearest = nearest[np.lexsort((nearest, distance[nearest]))]
+    return [
+        GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(distance[p]))
+        for p in nearest.tolist()
+    ]
 
 
 def background_faces(
@@ -217,39 +213,34 @@ def background_faces(
     from faceloop.review.look_alikes import nearest_people
 
     limit = max(0, min(int(limit), 500))
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     view = current(ws, state)
     suggested = nearest_people(ws).face_ids
-    with state.lock:
-        boxes = state.boxes.astype(np.float64)
-        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        largest = np.zeros(len(area))
-        if len(area):
-            order = state.by_image
-            starts = np.flatnonzero(np.r_[True, np.diff(state.image_sorted) != 0])
-            per_image = np.maximum.reduceat(area[order], starts)
-            largest[order] = np.repeat(per_image, np.diff(np.r_[starts, len(order)]))
-        relative = area / np.maximum(largest, 1.0)
-        grouped_open = np.zeros(len(area), dtype=bool)
-        member_group = np.repeat(np.arange(len(view.tables.ids)), np.diff(view.tables.starts))
-        busy = view.open_member & view.tables.open[member_group] & (view.counts[member_group] >= 2)
-        grouped_open[view.pos[busy]] = True
-        candidates = np.flatnonzero(
-            (state.verdict == UNLABELLED) & (relative < 1.0) & ~grouped_open
-        )
-        left_out = np.concatenate(
-            [suggested, np.fromiter((int(f) for f in exclude), dtype=np.int64)]
-        )
-        candidates = candidates[~np.isin(state.face_ids[candidates], left_out)]
-        candidates = candidates[np.argsort(relative[candidates], kind="stable")][:limit]
-        return [
-            GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(relative[p]))
-            for p in candidates.tolist()
-        ]
+    boxes = state.boxes.astype(np.float64)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    largest = np.zeros(len(area))
+    if len(area):
+        order = state.by_image
+        starts = np.flatnonzero(np.r_[True, np.diff(state.image_sorted) != 0])
+        per_image = np.maximum.reduceat(area[order], starts)
+        largest[order] = np.repeat(per_image, np.diff(np.r_[starts, len(order)]))
+    relative = area / np.maximum(largest, 1.0)
+    grouped_open = np.zeros(len(area), dtype=bool)
+    member_group = np.repeat(np.arange(len(view.tables.ids)), np.diff(view.tables.starts))
+    busy = view.open_member & view.tables.open[member_group] & (view.counts[member_group] >= 2)
+    grouped_open[view.pos[busy]] = True
+    candidates = np.flatnonzero((state.verdict == UNLABELLED) & (relative < 1.0) & ~grouped_open)
+    left_out = np.concatenate([suggested, np.fromiter((int(f) for f in exclude), dtype=np.int64)])
+    candidates = candidates[~np.isin(state.face_ids[candidates], left_out)]
+    candidates = candidates[np.argsort(relative[candidates], kind="stable")][:limit]
+    return [
+        GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(relative[p]))
+        for p in candidates.tolist()
+    ]
 
 
 def nearest_person(
-    state: ReviewState, space: Space, pieces: list[np.ndarray]
+    state: Snapshot, space: Space, pieces: list[np.ndarray]
 ) -> list[Suggestion | None]:
     """The labelled person nearest each group given as state positions (confident or not), as
     the run compares groups with people (`suggest_people`); the caller holds the state's
@@ -269,7 +260,7 @@ def nearest_person(
 
 
 def confident_people(
-    state: ReviewState, space: Space, pieces: list[np.ndarray]
+    state: Snapshot, space: Space, pieces: list[np.ndarray]
 ) -> list[tuple[int | None, float | None]]:
     """A confident "probably <person>" for groups given as state positions, or (None, None)."""
     return [

@@ -21,7 +21,7 @@ from faceloop.labels.decisions import (
     SKIP,
     UNDO,
     UNKNOWN,
-    _undone_ids,
+    undone_ids,
 )
 from faceloop.labels.people import merged_person_ids
 from faceloop.labels.person_ops import CREATE
@@ -155,7 +155,7 @@ def _undone_decisions(session: Session, face_ids: set[int]) -> set[int]:
         by_face.setdefault(row.face_id, []).append(row)
     undone: set[int] = set()
     for decisions in by_face.values():
-        undone |= _undone_ids(decisions)
+        undone |= undone_ids(decisions)
     return undone
 
 

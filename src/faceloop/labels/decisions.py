@@ -183,7 +183,7 @@ def undo_batch(session: Session, batch: str, user_id: int | None = None) -> list
     history = _histories(session, {face for _, face in targets})
     undone: set[int] = set()
     for rows in history.values():
-        undone |= _undone_ids(rows)
+        undone |= undone_ids(rows)
     standing = [(i, face) for i, face in targets if i not in undone]
     return _undo_all(session, standing, user_id, new_batch())
 
@@ -232,7 +232,7 @@ def decisions_since(session: Session, mark: int) -> int:
 
 
 def is_undone(session: Session, decision: Decision) -> bool:
-    return decision.id in _undone_ids(_histories(session, [decision.face_id])[decision.face_id])
+    return decision.id in undone_ids(_histories(session, [decision.face_id])[decision.face_id])
 
 
 def recompute_labels(session: Session, face_ids: Iterable[int]) -> None:
@@ -251,7 +251,7 @@ def recompute_labels(session: Session, face_ids: Iterable[int]) -> None:
 
 def current_decision(decisions: list[Decision]) -> Decision | None:
     """The decision that sets the label, given all of one face's decisions in order."""
-    undone = _undone_ids(decisions)
+    undone = undone_ids(decisions)
     rejected: set[int] = set()
     for decision in reversed(decisions):
         if decision.id in undone:
@@ -265,7 +265,7 @@ def current_decision(decisions: list[Decision]) -> Decision | None:
     return None
 
 
-def _undone_ids(decisions: list[Decision]) -> set[int]:
+def undone_ids(decisions: list[Decision]) -> set[int]:
     """Undo events can themselves be undone: walk from the newest so each counts once."""
     undone: set[int] = set()
     for decision in reversed(decisions):

@@ -16,7 +16,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from faceloop.labels.people import search_key, strict_key
-from faceloop.readmodel.state import ReviewState, state_for
+from faceloop.readmodel import snapshot
+from faceloop.readmodel.state import Snapshot
 from faceloop.workspace import Workspace
 
 MAX_RESULTS = 10
@@ -84,7 +85,7 @@ class NameIndex:
     """All search keys in one string, separated by NUL, so that finding a query is one scan in
     C (`str.find`) rather than a Python loop over every key of every person."""
 
-    def __init__(self, state: ReviewState) -> None:
+    def __init__(self, state: Snapshot) -> None:
         entries: list[_Entry] = []
         for record in state.people.values():
             root = state.root(record.id)
@@ -106,7 +107,7 @@ class NameIndex:
         self.starts = starts
         self.owners = owners
 
-    def search(self, state: ReviewState, query: str, limit: int = MAX_RESULTS) -> list[NameMatch]:
+    def search(self, state: Snapshot, query: str, limit: int = MAX_RESULTS) -> list[NameMatch]:
         q = search_key(query).replace("\0", "")
         best: dict[int, tuple[int, str]] = {}
         same: set[int] = set()
@@ -173,7 +174,7 @@ class NameIndex:
             at = find(q, at + 1)
 
 
-def name_index(state: ReviewState) -> NameIndex:
+def name_index(state: Snapshot) -> NameIndex:
     cached = state.cache.get("names")
     if cached is None or cached[0] != state.people_version:
         cached = (state.people_version, NameIndex(state))
@@ -184,9 +185,8 @@ def name_index(state: ReviewState) -> NameIndex:
 def suggest_names(ws: Workspace, query: str, limit: int = MAX_RESULTS) -> list[NameMatch]:
     """People whose name or alias matches what was typed, best first; with nothing typed,
     the people labelled most recently."""
-    state = state_for(ws.engine)
-    with state.lock:
-        return name_index(state).search(state, query, max(1, min(limit, 50)))
+    state = snapshot(ws)
+    return name_index(state).search(state, query, max(1, min(limit, 50)))
 
 
 def exact_person(ws: Workspace, name: str) -> int | None:
@@ -194,11 +194,10 @@ def exact_person(ws: Workspace, name: str) -> int | None:
     case and width aside). Another spelling of it ("Hugo Chavez" for "Hugo_Chávez") is not
     taken silently: creating that person asks first (NameTaken)."""
     key, strict = search_key(name), strict_key(name)
-    state = state_for(ws.engine)
-    with state.lock:
-        found = {
-            e.person_id
-            for e in name_index(state).entries
-            if e.keys[0] == key and strict_key(e.text) == strict
-        }
+    state = snapshot(ws)
+    found = {
+        e.person_id
+        for e in name_index(state).entries
+        if e.keys[0] == key and strict_key(e.text) == strict
+    }
     return found.pop() if len(found) == 1 else None

@@ -7,7 +7,7 @@ ones the groups were built with, so all of them read the last run's projection a
 Projecting a hundred thousand embeddings takes about a tenth of a second on two cores, which is
 the whole budget of a page, so it is done once per run and per face: `projected` keeps every
 face's projected embedding (and its squared norm, for distances by one matrix product) beside
-the review state, and projects only the last chunk again when faces are added. Chunks always
+the snapshot, and projects only the last chunk again when faces are added. Chunks always
 have the same number of rows (the last one padded), so a face's projection is the same number
 whether it came with the first load or with a later import: what is computed from the cache
 (group statistics, nearest faces) stays right as faces are added, and equals a rebuild.
@@ -24,7 +24,7 @@ import numpy as np
 
 from faceloop.cluster import DEFAULT_THRESHOLD, Projection
 from faceloop.cluster.neighbours import squared_norms
-from faceloop.readmodel.state import LABEL_PERSON, ReviewState
+from faceloop.readmodel.state import LABEL_PERSON, Snapshot
 from faceloop.workspace import Workspace
 
 RUN_FILE = "grouping.npz"
@@ -51,7 +51,7 @@ class Space:
 
 @dataclass(frozen=True)
 class Projected:
-    """Every face of the review state in a space, row for row with the state's arrays."""
+    """Every face of the snapshot in a space, row for row with the state's arrays."""
 
     vectors: np.ndarray
     #: squared norms of the rows
@@ -113,9 +113,9 @@ def save_space(
     os.replace(temporary, path)
 
 
-def projected(state: ReviewState, space: Space) -> Projected:
-    """Every face's embedding in `space`. Call with `state.lock` held (the arrays must not
-    grow meanwhile)."""
+def projected(state: Snapshot, space: Space) -> Projected:
+    """Every face's embedding in `space`, kept on the snapshot and grown from its predecessor's
+    by the chunks that changed."""
     key = ("group-space", space.mark, state.generation)
     cached = state.cache.get("projected")
     n = len(state.face_ids)
@@ -149,9 +149,9 @@ def _chunk(space: Space, x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(space.transform(padded)[: len(x)], dtype=np.float32)
 
 
-def labelled_people(state: ReviewState) -> tuple[np.ndarray, np.ndarray]:
+def labelled_people(state: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Positions of faces labelled with a person who is not hidden, and that person (merges
-    resolved). Call with `state.lock` held; kept until the labels or the people change."""
+    resolved); kept until the labels or the people change."""
     key = (state.generation, len(state.face_ids), state.labels_version, state.people_version)
     cached = state.cache.get("labelled-people")
     if cached is not None and cached[0] == key:

@@ -6,31 +6,30 @@ every group (the means and spreads merge suggestions compare) a fifth of one, so
 them at each change made the page after every label wait a second. Both follow the changes
 instead, and come out as a full rebuild would (tests/review/test_groups.py checks):
 
-- `load_tables`: the group rows (a thousand, read again whenever the group tables change) and
-  the members of only the groups whose `updated_at` moved, since every write that changes a
-  group's members also touches the group (a run, naming, "not the same person", split, merge).
-  A member count that disagrees with the database (faces deleted: their memberships go with
-  them) reloads every member.
-- `current`: each member's position in the review state and whether it is still unlabelled,
-  and per group the count, mean and spread of the unlabelled members and their order from the
-  centre. Recomputed only for the groups whose members changed or whose faces were labelled or
-  unlabelled since the last view, found by comparing each member's flag with that view's; a new
-  run (another space) or a reload of the review state recomputes everything.
+- `load_tables` (kept on the snapshot, read again when the groups counter of `change_version`
+  moved): the group rows (a thousand) and the members of only the groups whose `updated_at`
+  moved, since every write that changes a group's members also touches the group (a run,
+  naming, "not the same person", split, merge). A member count that disagrees with the
+  database (faces deleted: their memberships go with them) reloads every member.
+- `current` (kept on the snapshot): each member's position in it and whether it is still
+  unlabelled, and per group the count, mean and spread of the unlabelled members and their
+  order from the centre. Recomputed only for the groups whose members changed or whose faces
+  were labelled or unlabelled since the last view, found by comparing each member's flag with
+  that view's; a new run (another space) or a full load of the snapshot recomputes everything.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import Engine, text
 
 from faceloop.cluster.stats import group_stats
 from faceloop.readmodel.group_space import Projected, Space, load_space, projected
-from faceloop.readmodel.state import UNLABELLED, ReviewState
+from faceloop.readmodel.model import snapshot
+from faceloop.readmodel.state import KINDS, UNLABELLED, Snapshot
 from faceloop.workspace import Workspace
 
 OPEN, LABELLED, REJECTED = "open", "labelled", "rejected"
@@ -48,7 +47,8 @@ class GroupNotFound(LookupError):
 class Tables:
     """The group tables at one moment."""
 
-    mark: tuple
+    #: the groups counter of `change_version` they were read at (or after)
+    mark: int
     ids: np.ndarray
     open: np.ndarray
     rejected: np.ndarray
@@ -80,7 +80,7 @@ class GroupView:
     projected: Projected
     #: (state generation, faces in the state, labels version) it was built at
     key: tuple
-    #: per member: position in the review state (-1: the face is gone), still unlabelled
+    #: per member: position in the snapshot (-1: the face is gone), still unlabelled
     pos: np.ndarray
     open_member: np.ndarray
     #: per group: unlabelled members, their mean and spread in the space (zero when none)
@@ -92,17 +92,13 @@ class GroupView:
     orders: dict = field(default_factory=dict)
 
 
-_MARKS = text(
-    "SELECT (SELECT max(updated_at) FROM face_group), (SELECT count(*) FROM face_group),"
-    " (SELECT count(*) FROM face_group_member), (SELECT max(id) FROM face_group)"
-)
+_MEMBER_COUNT = "SELECT count(*) FROM face_group_member"
 _ROWS = (
     "SELECT id, status, suggested_person_id, suggested_distance, updated_at FROM face_group"
     " ORDER BY id"
 )
-_lock = threading.RLock()
-_tables: weakref.WeakKeyDictionary[Engine, Tables] = weakref.WeakKeyDictionary()
-_views: weakref.WeakKeyDictionary[Engine, GroupView] = weakref.WeakKeyDictionary()
+#: guards the `orders` a view fills as it is read
+_lock = threading.Lock()
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY.setflags(write=False)
 _versions = itertools.count(1)
@@ -111,16 +107,18 @@ _versions = itertools.count(1)
 # ------------------------------------------------------------------ the tables
 
 
-def load_tables(ws: Workspace) -> Tables:
-    """The group tables now, re-reading only what changed since the last call."""
+def load_tables(ws: Workspace, state: Snapshot | None = None) -> Tables:
+    """The group tables at the snapshot's version (the current one when none is given),
+    re-reading only what changed since the tables of the snapshot before it."""
+    state = snapshot(ws) if state is None else state
+    mark = state.version[KINDS.index("groups")]
+    cached = state.cache.get("group-tables")
+    if cached is not None and cached.mark == mark:
+        return cached
     with ws.engine.connect() as conn:
-        mark = tuple(conn.execute(_MARKS).one())
-        with _lock:
-            cached = _tables.get(ws.engine)
-        if cached is not None and cached.mark == mark:
-            return cached
+        (expected,) = _fetch(conn, [_MEMBER_COUNT])[0]
         rows = _fetch(conn, [_ROWS])
-        members, versions = _changed_members(conn, rows, cached, int(mark[2] or 0))
+        members, versions = _changed_members(conn, rows, cached, int(expected or 0))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     sizes = np.array([len(m) for m in members], dtype=np.int64)
     tables = Tables(
@@ -138,8 +136,7 @@ def load_tables(ws: Workspace) -> Tables:
         faces=np.concatenate([_EMPTY, *members]),
         starts=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
     )
-    with _lock:
-        _tables[ws.engine] = tables
+    state.cache["group-tables"] = tables
     return tables
 
 
@@ -173,13 +170,18 @@ def _changed_members(
 
 def _members_of(conn, group_ids: list[int] | None) -> dict[int, np.ndarray]:
     """Member face ids (ascending) of these groups, or of every group."""
-    queries = ["SELECT group_id, face_id FROM face_group_member"]
+    queries: list = ["SELECT group_id, face_id FROM face_group_member"]
     if group_ids is not None:
-        queries = [
-            "SELECT group_id, face_id FROM face_group_member WHERE group_id IN "
-            f"({','.join(str(int(g)) for g in group_ids[start : start + CHUNK])})"
-            for start in range(0, len(group_ids), CHUNK)
-        ]
+        queries = []
+        for start in range(0, len(group_ids), CHUNK):
+            chunk = [int(g) for g in group_ids[start : start + CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            queries.append(
+                (
+                    f"SELECT group_id, face_id FROM face_group_member WHERE group_id IN ({marks})",
+                    chunk,
+                )
+            )
     pairs = _fetch(conn, queries)
     if not pairs:
         return {}
@@ -194,14 +196,18 @@ def _members_of(conn, group_ids: list[int] | None) -> dict[int, np.ndarray]:
     return found
 
 
-def _fetch(conn, queries: list[str]) -> list:
-    """The rows of these queries, through the driver's own cursor: fifty thousand rows come out
-    several times faster than as SQLAlchemy rows."""
+def _fetch(conn, queries: list) -> list:
+    """The rows of these queries (each a string, or a string and its parameters), through the
+    driver's own cursor: fifty thousand rows come out several times faster than as SQLAlchemy
+    rows."""
     rows: list = []
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         for query in queries:
-            cursor.execute(query)
+            if isinstance(query, tuple):
+                cursor.execute(*query)
+            else:
+                cursor.execute(query)
             rows.extend(cursor.fetchall())
     finally:
         cursor.close()
@@ -211,29 +217,21 @@ def _fetch(conn, queries: list[str]) -> list:
 # ------------------------------------------------------------------ the view
 
 
-def current(ws: Workspace, state: ReviewState) -> GroupView:
+def current(ws: Workspace, state: Snapshot) -> GroupView:
     """The groups as the pages show them now: follows the tables, the labels and the space."""
-    tables = load_tables(ws)
+    tables = load_tables(ws, state)
     space = load_space(ws)
-    with state.lock:
-        key = (state.generation, len(state.face_ids), state.labels_version)
-        with _lock:
-            old = _views.get(ws.engine)
-        if (
-            old is not None
-            and old.tables is tables
-            and old.space.mark == space.mark
-            and old.key == key
-        ):
-            return old
-        view = _follow(old, tables, space, projected(state, space), state, key)
-    with _lock:
-        _views[ws.engine] = view
+    key = (state.generation, len(state.face_ids), state.labels_version)
+    old = state.cache.get("group-view")
+    if old is not None and old.tables is tables and old.space.mark == space.mark and old.key == key:
+        return old
+    view = _follow(old, tables, space, projected(state, space), state, key)
+    state.cache["group-view"] = view
     return view
 
 
-def _positions(state: ReviewState, face_ids: np.ndarray) -> np.ndarray:
-    """Position of each face in the review state, -1 for faces no longer there."""
+def _positions(state: Snapshot, face_ids: np.ndarray) -> np.ndarray:
+    """Position of each face in the snapshot, -1 for faces no longer there."""
     if len(state.face_ids) == 0:
         return np.full(len(face_ids), -1, dtype=np.int64)
     pos = np.minimum(np.searchsorted(state.face_ids, face_ids), len(state.face_ids) - 1)
@@ -245,7 +243,7 @@ def _follow(
     tables: Tables,
     space: Space,
     found: Projected,
-    state: ReviewState,
+    state: Snapshot,
     key: tuple,
 ) -> GroupView:
     """The view at `key`, reusing from `old` what the changes since did not touch."""

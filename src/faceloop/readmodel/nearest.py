@@ -30,7 +30,7 @@ import numpy as np
 
 from faceloop.cluster.neighbours import BLOCK_ENTRIES, pairwise_sq
 from faceloop.readmodel.group_space import Projected, Space, labelled_people, projected
-from faceloop.readmodel.state import UNLABELLED, ReviewState
+from faceloop.readmodel.state import UNLABELLED, Snapshot
 
 #: labelled faces kept per unlabelled face, nearest first, to find one of an allowed person
 NEAREST = 8
@@ -54,7 +54,7 @@ class NearestPeople:
 
 @dataclass
 class Index:
-    """Per face of the review state (by position): whether it is an anchor and of whom, whether
+    """Per face of the snapshot (by position): whether it is an anchor and of whom, whether
     it waits for a suggestion, its nearest anchors within `radius` and the one chosen."""
 
     #: (space mark, state generation, radius): another key means another index
@@ -92,9 +92,8 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """What `follow` reads of the review state, taken under its lock (`take`) so that following,
-    which may take seconds when built afresh, does not hold up the other pages."""
+class Anchors:
+    """What `follow` reads of a snapshot (`take`): the labelled faces and those waiting."""
 
     #: (space mark, state generation): an index is for one of these
     key: tuple
@@ -110,9 +109,8 @@ class Snapshot:
     pool: np.ndarray
 
 
-def take(state: ReviewState, space: Space) -> Snapshot:
-    """Call with `state.lock` held. The state replaces its id arrays when faces are added rather
-    than changing them, so those are kept by reference; the labels are copied."""
+def take(state: Snapshot, space: Space) -> Anchors:
+    """A snapshot never changes, so its arrays are kept by reference."""
     n = len(state.face_ids)
     named, people = labelled_people(state)
     anchor = np.zeros(n, dtype=bool)
@@ -122,7 +120,7 @@ def take(state: ReviewState, space: Space) -> Snapshot:
     pool = state.verdict == UNLABELLED
     if state.rejects:
         pool &= ~np.isin(state.face_ids, np.fromiter(state.rejects, dtype=np.int64))
-    return Snapshot(
+    return Anchors(
         key=(space.mark, state.generation),
         found=projected(state, space),
         face_ids=state.face_ids,
@@ -135,7 +133,7 @@ def take(state: ReviewState, space: Space) -> Snapshot:
     )
 
 
-def follow(now: Snapshot, radius: float, index: Index | None) -> tuple[Index, NearestPeople]:
+def follow(now: Anchors, radius: float, index: Index | None) -> tuple[Index, NearestPeople]:
     """`index` brought up to `now` (a new one when it was for another space, state generation or
     radius), and what it suggests. Changes `index` in place: one caller at a time."""
     n = len(now.face_ids)
@@ -261,7 +259,7 @@ def _exact(vectors: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.nda
     return out
 
 
-def _choose(index: Index, now: Snapshot, rows: np.ndarray) -> None:
+def _choose(index: Index, now: Anchors, rows: np.ndarray) -> None:
     """For each row, the first listed anchor whose person is not labelled in the row's photo."""
     if len(rows) == 0:
         return
@@ -278,7 +276,7 @@ def _choose(index: Index, now: Snapshot, rows: np.ndarray) -> None:
     index.chosen[rows] = np.where(has, index.dist[rows][picked, first], np.inf)
 
 
-def _photo_people(now: Snapshot, images: np.ndarray) -> np.ndarray:
+def _photo_people(now: Anchors, images: np.ndarray) -> np.ndarray:
     """(photo << 32) | person of every anchor in these photos."""
     lo = np.searchsorted(now.image_sorted, images, side="left")
     hi = np.searchsorted(now.image_sorted, images, side="right")
@@ -289,7 +287,7 @@ def _photo_people(now: Snapshot, images: np.ndarray) -> np.ndarray:
     return (now.image_ids[faces] << 32) | now.root[faces]
 
 
-def _result(index: Index, now: Snapshot) -> NearestPeople:
+def _result(index: Index, now: Anchors) -> NearestPeople:
     hit = np.flatnonzero(index.pool & (index.person > 0))
     order = hit[np.argsort(index.chosen[hit], kind="stable")]
     return NearestPeople(

@@ -1,43 +1,53 @@
-"""An in-memory view of faces, labels and people, kept in step with the database.
+"""Faces, labels and people in memory, as immutable snapshots of the database.
 
 The label page asks for the next face after every keypress, suggestions compare a face with
 every person, and the person page sorts a person's faces by distance. Over a hundred thousand
-faces each would cost SQL hundreds of milliseconds. This view loads faces and labels once per
-process (about a second at 100,000 faces) and then reads only what changed, found by ids above
-the last ones it saw, so the work of another process (an import, the CLI) shows at the next
-request. Deletions (a person forgotten) are caught by comparing row counts every few seconds,
-which reloads everything.
+faces each would cost SQL hundreds of milliseconds. So faces and labels are loaded once per
+process (about a second at 100,000 faces) into a `Snapshot`, and each change makes the next
+snapshot from the last by reading only what changed, found by ids above the last ones it saw.
+What changed is told by the `change_version` counters that triggers keep (migration 0005): the
+work of any process (an import, the CLI, a worker) shows at the next request, and rows deleted
+or changed in place (a person forgotten) make a full load. `faceloop.readmodel.model` publishes
+the snapshots.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
+import copy
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
-from faceloop.labels.decisions import NOT_FACE, PERSON, REJECT, SKIP, UNDO, UNKNOWN, _undone_ids
+from faceloop.labels.decisions import NOT_FACE, PERSON, REJECT, SKIP, UNDO, UNKNOWN, undone_ids
 
 EMBEDDING_SIZE = 128
-VERIFY_SECONDS = 5.0
 UNLABELLED, LABEL_PERSON, LABEL_NOT_FACE, LABEL_UNKNOWN = 0, 1, 2, 3
 VERDICT_CODES = {PERSON: LABEL_PERSON, NOT_FACE: LABEL_NOT_FACE, UNKNOWN: LABEL_UNKNOWN}
 CODE_VERDICTS = {code: verdict for verdict, code in VERDICT_CODES.items()}
+#: the kinds of change counted in `change_version` (migration 0005), in snapshot order
+KINDS = ("faces", "decisions", "labels", "removed", "people", "predictions", "groups")
+#: ids per IN (...) list
+CHUNK = 500
+#: derived objects a full load keeps: their validity does not hang on face positions (the
+#: group tables check their own stamps)
+SURVIVE_RELOAD = ("group-tables",)
 
-_MARKS = text(
-    "SELECT (SELECT max(id) FROM face), (SELECT max(id) FROM decision),"
-    " (SELECT max(id) FROM person), (SELECT count(*) FROM person),"
-    " (SELECT max(id) FROM person_event), (SELECT count(*) FROM person_alias),"
-    " (SELECT count(*) FROM person_tag), (SELECT max(model_id) FROM prediction)"
-)
-_PEOPLE_MARKS = slice(2, 7)
-_COUNTS = text(
-    "SELECT (SELECT count(*) FROM face), (SELECT count(*) FROM decision),"
-    " (SELECT count(*) FROM face_label)"
-)
+VERSIONS = text("SELECT kind, version FROM change_version")
+_PREDICTION_MARK = text("SELECT max(model_id) FROM prediction")
+_LABELS_OF = text(
+    "SELECT face_id, verdict, person_id FROM face_label WHERE face_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_DECISIONS_OF = text(
+    "SELECT id, face_id, verdict, undoes_id, user_id, person_id FROM decision"
+    " WHERE face_id IN :ids ORDER BY id"
+).bindparams(bindparam("ids", expanding=True))
+
+
+def versions(conn) -> tuple[int, ...]:
+    """The change counters now, in `KINDS` order: one query on a table of seven rows."""
+    found = dict(conn.execute(VERSIONS).all())
+    return tuple(int(found.get(kind, 0)) for kind in KINDS)
 
 
 @dataclass(frozen=True)
@@ -60,21 +70,28 @@ class Centroids:
     by_person: dict[int, int]
 
 
-class ReviewState:
-    """Use `state_for(engine)`; every public method refreshes first and is thread-safe."""
+class Snapshot:
+    """Faces, labels and people at one version of the database; never changed once published.
+
+    Take one with `faceloop.readmodel.snapshot(ws)` and read it without any lock. The next
+    snapshot is built aside from this one (`followed`): arrays that change are copied, those
+    that do not are shared, so following a decision costs a copy of two label arrays, not a
+    reload. `cache` holds what is derived from it (the name index, the group view, projected
+    embeddings...), each entry stored with the versions it was built from: a new snapshot starts
+    with its predecessor's entries and keeps those still valid, so one version covers all.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.lock = threading.RLock()
-        self.loaded = False
+        #: the `ReadModel` that published it, whose `followed` objects its readers share
+        self.model = None
+        #: the change counters (`versions`) this snapshot reflects at least
+        self.version: tuple[int, ...] = ()
         self.people_version = 0
         self.labels_version = 0
-        self._verified_at = time.monotonic()
-        self._verifying = False
-        self._reload_wanted = False
-        #: derived objects (the name index, filter masks) keyed by name, each stored with the
-        #: version it was built from
-        self.cache: dict[str, tuple] = {}
+        #: derived objects keyed by name, each stored with the version it was built from;
+        #: filled lazily by readers (a lost race only computes an entry twice)
+        self.cache: dict = {}
         #: bumped whenever the face arrays are rebuilt from scratch. Between rebuilds faces are
         #: only appended, so a face keeps its position: caches indexed by position (projected
         #: embeddings, nearest labelled faces) stay valid for one generation and only grow
@@ -83,6 +100,7 @@ class ReviewState:
 
     def _reset(self) -> None:
         self.generation += 1
+        self.cache = {}
         self.face_ids = np.zeros(0, dtype=np.int64)
         self.image_ids = np.zeros(0, dtype=np.int64)
         self.boxes = np.zeros((0, 4), dtype=np.int32)
@@ -105,64 +123,69 @@ class ReviewState:
         self.counts: dict[int, int] = {}
         self.face_mark = 0
         self.decision_mark = 0
-        self.people_mark: tuple = ()
-        self.decision_count = 0
         self._centroids: Centroids | None = None
 
-    # ---------------------------------------------------------------- keeping in step
+    # ---------------------------------------------------------------- building
 
-    def refresh(self) -> None:
-        with self.lock, self.engine.connect() as conn:
-            marks = tuple(conn.execute(_MARKS).one())
-            if not self.loaded or self._reload_wanted:
-                self._load_all(conn, marks)
-                return
-            if (marks[0] or 0) != self.face_mark:
-                self._load_new_faces(conn)
-            if (marks[1] or 0) != self.decision_mark:
-                self._apply_new_decisions(conn)
-            if marks[_PEOPLE_MARKS] != self.people_mark:
-                self._load_people(conn)
-                self.people_mark = marks[_PEOPLE_MARKS]
-            self.prediction_mark = marks[7]
-        self._maybe_verify()
+    @classmethod
+    def loaded(
+        cls, engine: Engine, conn, version: tuple[int, ...], before: Snapshot | None = None
+    ) -> Snapshot:
+        """Everything read afresh: the first snapshot, or after rows were deleted or changed
+        (`before`: the snapshot it replaces)."""
+        snapshot = cls(engine)
+        if before is not None:
+            snapshot.generation = before.generation + 1
+            snapshot.cache = {k: before.cache[k] for k in SURVIVE_RELOAD if k in before.cache}
+        snapshot._load_all(conn)
+        snapshot.version = version
+        snapshot._freeze()
+        return snapshot
 
-    def _maybe_verify(self) -> None:
-        """Rows deleted behind our back (a person forgotten, faces removed) show only as
-        counts, and counting a hundred thousand rows takes milliseconds: a background thread
-        does it every few seconds and asks for a full reload when they disagree."""
-        now = time.monotonic()
-        if self._verifying or now - self._verified_at < VERIFY_SECONDS:
-            return
-        self._verifying = True
-        threading.Thread(target=self._verify, daemon=True, name="faceloop-verify").start()
+    def followed(self, conn, version: tuple[int, ...]) -> Snapshot:
+        """The next snapshot: this one with the faces, decisions, people and predictions added
+        since, for counters that moved only by appends (`needs_reload` tells the others)."""
+        moved = {kind for kind, a, b in zip(KINDS, self.version, version, strict=True) if a != b}
+        nxt = copy.copy(self)
+        nxt.cache = dict(self.cache)
+        nxt.version = version
+        if moved & {"faces", "decisions"}:
+            # both add to the per-person sums: those dicts are shared with this snapshot
+            nxt.sums = dict(self.sums)
+            nxt.counts = dict(self.counts)
+        if "faces" in moved:
+            nxt._load_new_faces(conn)
+        if "decisions" in moved:
+            nxt._apply_new_decisions(conn)
+        if "people" in moved:
+            nxt._load_people(conn)
+        if "predictions" in moved:
+            nxt.prediction_mark = conn.execute(_PREDICTION_MARK).scalar()
+        nxt._freeze()
+        return nxt
 
-    def _verify(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                marks = tuple(conn.execute(_MARKS).one())
-                faces, decisions, labels = conn.execute(_COUNTS).one()
-            with self.lock:
-                current = (self.face_mark, self.decision_mark)
-                if ((marks[0] or 0), (marks[1] or 0)) == current:
-                    labelled = int(np.count_nonzero(self.verdict))
-                    expected = (len(self.face_ids), self.decision_count, labelled)
-                    if (faces, decisions, labels) != expected:
-                        self._reload_wanted = True
-        except Exception:
-            self._reload_wanted = True
-        finally:
-            self._verified_at = time.monotonic()
-            self._verifying = False
+    def needs_reload(self, version: tuple[int, ...]) -> bool:
+        """Whether reaching `version` takes a full load: rows deleted or changed in place, or
+        labels that changed without a decision (only decisions recompute them)."""
+        moved = {kind for kind, a, b in zip(KINDS, self.version, version, strict=True) if a != b}
+        return "removed" in moved or ("labels" in moved and "decisions" not in moved)
 
-    def _load_all(self, conn, marks: tuple) -> None:
-        self._reset()
+    def covers(self, version: tuple[int, ...]) -> bool:
+        """Whether this snapshot is at least as new as `version` (counters only grow)."""
+        return len(self.version) == len(version) and all(
+            a >= b for a, b in zip(self.version, version, strict=True)
+        )
+
+    def _freeze(self) -> None:
+        for array in (self.verdict, self.person, self.face_ids, self.embeddings):
+            array.setflags(write=False)
+
+    def _load_all(self, conn) -> None:
         # Decisions are counted before the labels are read: one made in between is then
         # applied again at the next refresh, which changes nothing, rather than missed.
         self.decision_mark = conn.execute(
             text("SELECT coalesce(max(id), 0) FROM decision")
         ).scalar()
-        self.decision_count = conn.execute(text("SELECT count(*) FROM decision")).scalar()
         self._load_new_faces(conn)
         self.last_used = dict(
             conn.execute(
@@ -178,11 +201,7 @@ class ReviewState:
         ).scalars()
         self._load_face_flags(conn, list(flagged))
         self._load_people(conn)
-        self.people_mark = marks[_PEOPLE_MARKS]
-        self.prediction_mark = marks[7]
-        self.loaded = True
-        self._reload_wanted = False
-        self._verified_at = time.monotonic()
+        self.prediction_mark = conn.execute(_PREDICTION_MARK).scalar()
 
     def _load_new_faces(self, conn) -> None:
         # The driver's own cursor: a hundred thousand rows of 512-byte embeddings come out
@@ -191,7 +210,8 @@ class ReviewState:
         try:
             cursor.execute(
                 'SELECT id, image_id, "left", "top", "right", "bottom", embedding FROM face'
-                f" WHERE id > {int(self.face_mark)} ORDER BY id"
+                " WHERE id > ? ORDER BY id",
+                (int(self.face_mark),),
             )
             rows = cursor.fetchall()
         finally:
@@ -273,19 +293,23 @@ class ReviewState:
         touched = {r[1] for r in rows}
         if max(touched) > self.face_mark:
             self._load_new_faces(conn)
+        # copies before the changes: the arrays and dicts are shared with the last snapshot
+        self.verdict = self.verdict.copy()
+        self.person = self.person.copy()
+        self.sums = dict(self.sums)
+        self.counts = dict(self.counts)
+        self.last_used = dict(self.last_used)
         for decision_id, _face, verdict, person_id in rows:
             if verdict == PERSON:
                 self.last_used[person_id] = decision_id
         self.decision_mark = rows[-1][0]
-        self.decision_count += len(rows)
         labels = dict.fromkeys(touched, (None, None))
-        for face_id, verdict, person_id in conn.execute(
-            text(
-                "SELECT face_id, verdict, person_id FROM face_label WHERE face_id IN "
-                f"({','.join(str(int(f)) for f in touched)})"
-            )
-        ).all():
-            labels[face_id] = (verdict, person_id)
+        touched_ids = sorted(touched)
+        for start in range(0, len(touched_ids), CHUNK):
+            for face_id, verdict, person_id in conn.execute(
+                _LABELS_OF, {"ids": touched_ids[start : start + CHUNK]}
+            ).all():
+                labels[face_id] = (verdict, person_id)
         for face_id, (verdict, person_id) in labels.items():
             self._set_label(face_id, verdict, person_id)
         if any(r[2] in (SKIP, UNDO, REJECT) for r in rows):
@@ -294,24 +318,21 @@ class ReviewState:
     def _load_face_flags(self, conn, face_ids: list[int]) -> None:
         """Skips and rejects of these faces. A skip sends a face to the back of its user's
         queue until a later skip or undo; a reject keeps a person out of its suggestions."""
+        self.skips = {user: dict(user_skips) for user, user_skips in self.skips.items()}
+        self.rejects = dict(self.rejects)
         for user_skips in self.skips.values():
             for face_id in face_ids:
                 user_skips.pop(face_id, None)
         for face_id in face_ids:
             self.rejects.pop(face_id, None)
-        for start in range(0, len(face_ids), 500):
-            chunk = face_ids[start : start + 500]
-            rows = conn.execute(
-                text(
-                    "SELECT id, face_id, verdict, undoes_id, user_id, person_id FROM decision"
-                    f" WHERE face_id IN ({','.join(str(int(f)) for f in chunk)}) ORDER BY id"
-                )
-            ).all()
+        for start in range(0, len(face_ids), CHUNK):
+            chunk = face_ids[start : start + CHUNK]
+            rows = conn.execute(_DECISIONS_OF, {"ids": chunk}).all()
             by_face: dict[int, list] = {}
             for row in rows:
                 by_face.setdefault(row[1], []).append(_Row(*row))
             for face_id, decisions in by_face.items():
-                undone = _undone_ids(decisions)
+                undone = undone_ids(decisions)
                 for d in decisions:
                     if d.id in undone:
                         continue
@@ -330,14 +351,15 @@ class ReviewState:
         if code == self.verdict[pos] and new_person == old_person:
             return
         vector = self.embeddings[pos].astype(np.float64)
+        # new arrays rather than += : the old ones belong to the last snapshot too
         if old_person:
-            self.sums[old_person] -= vector
+            self.sums[old_person] = self.sums[old_person] - vector
             self.counts[old_person] -= 1
         if new_person:
             if new_person not in self.sums:
                 self.sums[new_person] = np.zeros(EMBEDDING_SIZE, dtype=np.float64)
                 self.counts[new_person] = 0
-            self.sums[new_person] += vector
+            self.sums[new_person] = self.sums[new_person] + vector
             self.counts[new_person] += 1
         self.verdict[pos] = code
         self.person[pos] = new_person
@@ -462,17 +484,3 @@ def stable_random(ids: np.ndarray) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
-
-
-_states: weakref.WeakKeyDictionary[Engine, ReviewState] = weakref.WeakKeyDictionary()
-_states_lock = threading.Lock()
-
-
-def state_for(engine: Engine) -> ReviewState:
-    """The view of one database in this process, refreshed: call it at each request."""
-    with _states_lock:
-        state = _states.get(engine)
-        if state is None:
-            state = _states[engine] = ReviewState(engine)
-    state.refresh()
-    return state

@@ -57,7 +57,7 @@ from faceloop.options import (
     Reach,
     choose,
 )
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.look_alike_queue import NearestPick, nearest_pick
 from faceloop.review.look_alikes import nearest_people
@@ -491,8 +491,8 @@ def _judged(
     newest that predicted."""
     if not items:
         return items
-    state = state_for(ws.engine)
-    with ws.reader() as session, state.lock:
+    state = snapshot(ws)
+    with ws.reader() as session:
         if model_id is None and any(i.source == MODEL for i in items):
             model_id = session.scalar(select(func.max(Prediction.model_id)))
         model = model_calibration(state, session, model_id) if model_id is not None else None
@@ -542,8 +542,8 @@ def _name_notes(state, person_ids: set[int]) -> dict[int, str]:
     key = ("alike_names", state.people_version)
     cached = state.cache.get(key)
     if cached is None:
-        for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "alike_names"]:
-            del state.cache[old]
+        for old in [k for k in list(state.cache) if isinstance(k, tuple) and k[0] == "alike_names"]:
+            state.cache.pop(old, None)
         by_look: dict[str, list[int]] = {}
         for record in state.people.values():
             if record.merged_into is None:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from faceloop.db.models import Account, Image, ImageOrigin, Post, Prediction
 from faceloop.db.queries import label_page_images
 from faceloop.learn.calibration import Calibration
-from faceloop.readmodel.state import CODE_VERDICTS, UNLABELLED, ReviewState, state_for
+from faceloop.readmodel import snapshot
+from faceloop.readmodel.state import CODE_VERDICTS, UNLABELLED, Snapshot
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.workspace import Workspace
 
@@ -109,8 +110,8 @@ def next_faces(
     or has just answered, whose decisions may still be on their way)."""
     filters = filters or QueueFilter()
     limit = max(1, min(limit, MAX_BATCH))
-    state = state_for(ws.engine)
-    with ws.reader() as session, state.lock:
+    state = snapshot(ws)
+    with ws.reader() as session:
         open_mask = state.verdict == UNLABELLED
         if not filters.empty:
             open_mask &= _filter_mask(state, session, filters)
@@ -138,8 +139,8 @@ def next_faces(
 
 def queue_item(ws: Workspace, face_id: int, user_id: int | None = None) -> QueueItem:
     """One face as the label page shows it, whatever its label (for undo and direct links)."""
-    state = state_for(ws.engine)
-    with ws.reader() as session, state.lock:
+    state = snapshot(ws)
+    with ws.reader() as session:
         pos = state.position(face_id)
         if pos is None:
             raise LookupError(f"no face {face_id}")
@@ -167,7 +168,7 @@ def filter_options(ws: Workspace, limit: int = 500) -> FilterOptions:
     return FilterOptions([tuple(r) for r in folders], [tuple(r) for r in accounts])
 
 
-def _filter_mask(state: ReviewState, session: Session, filters: QueueFilter) -> np.ndarray:
+def _filter_mask(state: Snapshot, session: Session, filters: QueueFilter) -> np.ndarray:
     """Which faces pass the filter; computed in SQL once per filter and face count."""
     key = ("filter", filters)
     cached = state.cache.get(key)
@@ -197,14 +198,15 @@ def _filter_mask(state: ReviewState, session: Session, filters: QueueFilter) -> 
         query = query.where(when < end)
     image_ids = np.fromiter(session.scalars(query), dtype=np.int64)
     mask = np.isin(state.image_ids, image_ids)
-    if len([k for k in state.cache if isinstance(k, tuple) and k[0] == "filter"]) > 32:
-        for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "filter"]:
-            del state.cache[old]
+    filters_kept = [k for k in list(state.cache) if isinstance(k, tuple) and k[0] == "filter"]
+    if len(filters_kept) > 32:
+        for old in filters_kept:
+            state.cache.pop(old, None)
     state.cache[key] = (state.face_mark, mask)
     return mask
 
 
-def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]]) -> list[QueueItem]:
+def _items(state: Snapshot, session: Session, chosen: list[tuple[int, bool]]) -> list[QueueItem]:
     """Everything the label page shows for each face, from the in-memory view but for the
     photos' sizes, hints and folders (one query)."""
     if not chosen:
@@ -258,7 +260,7 @@ def _items(state: ReviewState, session: Session, chosen: list[tuple[int, bool]])
     return items
 
 
-def photo_face_at(state: ReviewState, pos: int) -> PhotoFace:
+def photo_face_at(state: Snapshot, pos: int) -> PhotoFace:
     verdict = CODE_VERDICTS.get(int(state.verdict[pos]))
     person_id = None
     name = None
@@ -271,7 +273,7 @@ def photo_face_at(state: ReviewState, pos: int) -> PhotoFace:
 
 
 def suggest(
-    state: ReviewState,
+    state: Snapshot,
     pos: int,
     *,
     hint: int | None = None,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from faceloop.cluster.neighbours import pairwise_sq, squared_norms
 from faceloop.db.models import Model
 from faceloop.learn.calibration import CONFIDENT, Calibration, fit
-from faceloop.readmodel.state import LABEL_PERSON, LABEL_UNKNOWN, ReviewState, stable_random
+from faceloop.readmodel.state import LABEL_PERSON, LABEL_UNKNOWN, Snapshot, stable_random
 
 #: labelled faces the look-alike calibration is fitted on: enough for steps of a few hundred
 #: answers, few enough to fit in a fraction of a second with thousands of people
@@ -38,7 +38,7 @@ def is_confident(probability: float | None) -> bool:
     return probability is not None and probability >= CONFIDENT
 
 
-def model_calibration(state: ReviewState, session: Session, model_id: int) -> Calibration | None:
+def model_calibration(state: Snapshot, session: Session, model_id: int) -> Calibration | None:
     """The calibration a model stored with its metrics; a model's metrics never change, so it
     is read once per model."""
     key = ("model_calibration", model_id)
@@ -49,9 +49,9 @@ def model_calibration(state: ReviewState, session: Session, model_id: int) -> Ca
     return state.cache[key][0]
 
 
-def distance_calibration(state: ReviewState) -> Calibration:
+def distance_calibration(state: Snapshot) -> Calibration:
     """P(the nearest person is right | distance to that person's mean face), fitted on the
-    labelled faces and kept until they change by a tenth. Call with the state's lock held."""
+    labelled faces and kept until they change by a tenth."""
     labelled = np.flatnonzero((state.verdict == LABEL_PERSON) | (state.verdict == LABEL_UNKNOWN))
     cached = state.cache.get("distance_calibration")
     if cached is not None:
@@ -64,7 +64,7 @@ def distance_calibration(state: ReviewState) -> Calibration:
     return calibration
 
 
-def _fit_distances(state: ReviewState, labelled: np.ndarray) -> Calibration:
+def _fit_distances(state: Snapshot, labelled: np.ndarray) -> Calibration:
     centroids = state.centroids()
     if len(labelled) == 0 or len(centroids.person_ids) == 0:
         return fit(np.zeros(0), np.zeros(0, dtype=bool), higher_is_surer=False)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceloop.options import ConfirmMode, GuessOrder, LookAlikeOrder
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.review.look_alikes import nearest_page, nearest_people
 from faceloop.review.model_guesses import PAGE, Suggestion
 from faceloop.workspace import Workspace
@@ -98,7 +98,7 @@ def nearest_pick(
     if exclude:
         keep &= ~np.isin(found.face_ids, np.fromiter(exclude, dtype=np.int64))
     if person_id is not None:
-        keep &= found.person_ids == state_for(ws.engine).root(int(person_id))
+        keep &= found.person_ids == snapshot(ws).root(int(person_id))
     rows = np.flatnonzero(keep)
     if mode == ConfirmMode.MIXED:
         limit = min(limit, PAGE)
@@ -121,6 +121,5 @@ def nearest_pick(
 
 def _skipped(ws: Workspace) -> set[int]:
     """Faces anyone skipped (and did not take the skip back)."""
-    state = state_for(ws.engine)
-    with state.lock:
-        return {face for skips in state.skips.values() for face in skips}
+    state = snapshot(ws)
+    return {face for skips in state.skips.values() for face in skips}

@@ -16,18 +16,15 @@ never suggested for it (one person, one face a photo).
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Collection
 
 import numpy as np
-from sqlalchemy import Engine
 
 from faceloop.options import LookAlikeOrder, choose
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import load_space
 from faceloop.readmodel.nearest import NearestPeople as NearestPeople
 from faceloop.readmodel.nearest import follow, take
-from faceloop.readmodel.state import state_for
 from faceloop.review.model_guesses import PAGE, ConfirmPage, Suggestion, reference_faces
 from faceloop.workspace import Workspace
 
@@ -37,50 +34,33 @@ ORDERS = tuple(LookAlikeOrder)
 RADII = 3
 
 
-class _Indexes:
-    """One workspace's indexes by radius, each with the marks of the state it reflects."""
-
-    def __init__(self) -> None:
-        #: held while an index is followed: one at a time, and never the review state's lock
-        self.lock = threading.Lock()
-        self.by_radius: dict[float, tuple] = {}
-
-
-_lock = threading.Lock()
-_indexes: weakref.WeakKeyDictionary[Engine, _Indexes] = weakref.WeakKeyDictionary()
-
-
 def nearest_people(ws: Workspace, *, radius: float | None = None) -> NearestPeople:
     """The nearest labelled person of each unlabelled face within `radius` (default: the
     grouping threshold of the last `recluster`). Built once per run of the grouping (its space)
-    and then followed decision by decision (`nearest_index.follow`): an answer costs
-    milliseconds, not a comparison of every unlabelled face with every labelled one."""
-    state = state_for(ws.engine)
+    and then followed decision by decision (`readmodel.nearest.follow`): an answer costs
+    milliseconds, not a comparison of every unlabelled face with every labelled one. The answer
+    is kept on the snapshot; the index it came from is followed in place, so it lives on the
+    read model (`followed`), one follower at a time."""
+    state = snapshot(ws)
     space = load_space(ws)
     radius = space.threshold if radius is None else float(radius)
-    with _lock:
-        indexes = _indexes.setdefault(ws.engine, _Indexes())
-    with state.lock:
-        marks = (
-            space.mark,
-            state.generation,
-            len(state.face_ids),
-            state.decision_mark,
-            state.labels_version,
-            state.people_version,
-        )
-        known = indexes.by_radius.get(radius)
-        if known is not None and known[0] == marks:
-            return known[2]
-        now = take(state, space)
-    with indexes.lock:
-        known = indexes.by_radius.pop(radius, None)
+    marks = (space.mark, state.generation, len(state.face_ids), state.decision_mark)
+    marks += (state.labels_version, state.people_version)
+    # the snapshot's cache starts as its predecessor's: an entry holds for its marks only
+    cached = state.cache.get(("nearest-people", radius))
+    if cached is not None and cached[0] == marks:
+        return cached[1]
+    model = state.model
+    with model.followed_lock:
+        indexes = model.followed.setdefault("nearest", {})
+        known = indexes.pop(radius, None)
         if known is None or known[0] != marks:
-            index, found = follow(now, radius, known[1] if known is not None else None)
+            index, found = follow(take(state, space), radius, known[1] if known else None)
             known = (marks, index, found)
-        indexes.by_radius[radius] = known
-        while len(indexes.by_radius) > RADII:
-            del indexes.by_radius[next(iter(indexes.by_radius))]
+        indexes[radius] = known
+        while len(indexes) > RADII:
+            del indexes[next(iter(indexes))]
+    state.cache[("nearest-people", radius)] = (marks, known[2])
     return known[2]
 
 
@@ -109,7 +89,7 @@ def nearest_page(
     elif person_id is None:
         person_id = int(people[0])
     else:
-        state = state_for(ws.engine)
+        state = snapshot(ws)
         person_id = state.root(int(person_id))
     mine = people == person_id
     if not mine.any():
@@ -118,7 +98,7 @@ def nearest_page(
     faces = pick(found.face_ids)[mine]
     images = pick(found.image_ids)[mine]
     distances = pick(found.distances)[mine]
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     record = state.people.get(person_id)
     suggestions = [
         Suggestion(int(f), int(i), int(person_id), round(1.0 - float(d), 4))

@@ -19,7 +19,8 @@ from faceloop.labels.activity import event_summary
 from faceloop.labels.people import search_key
 from faceloop.labels.person_ops import chosen_covers
 from faceloop.options import PeopleSort, choose
-from faceloop.readmodel.state import LABEL_PERSON, ReviewState, state_for
+from faceloop.readmodel import snapshot
+from faceloop.readmodel.state import LABEL_PERSON, Snapshot
 from faceloop.workspace import Workspace
 
 SORTS = tuple(PeopleSort)
@@ -94,7 +95,7 @@ class PersonFaces:
     faces: list[PersonFace]
 
 
-def faceless(state: ReviewState, person_id: int, counts: dict[int, int]) -> bool:
+def faceless(state: Snapshot, person_id: int, counts: dict[int, int]) -> bool:
     """Whether a person is left with no face after having had some (every label naming them
     undone or given to someone else): such a person is neither listed nor counted. Their row
     and history stay (human decisions are events), and naming a face with their name again
@@ -116,40 +117,39 @@ def list_people(
     limit: int = 200,
 ) -> PeoplePage:
     sort = choose(PeopleSort, sort, "sort")
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     with ws.reader() as session:
         chosen = chosen_covers(session)
-    with state.lock:
-        counts = state.root_counts()
-        covers = _covers(state, chosen)
-        key = search_key(query or "")
-        recency = {}
-        for pid, used in state.last_used.items():
-            root = state.root(pid)
-            recency[root] = max(recency.get(root, 0), used)
-        people = []
-        all_tags: set[str] = set()
-        for record in state.people.values():
-            if record.merged_into is not None or faceless(state, record.id, counts):
-                continue
-            all_tags.update(record.tags)
-            if record.hidden and not include_hidden:
-                continue
-            if tag and tag not in record.tags:
-                continue
-            if key and not any(key in search_key(t) for t in (record.name, *record.aliases)):
-                continue
-            people.append(
-                PersonSummary(
-                    record.id,
-                    record.name,
-                    counts.get(record.id, 0),
-                    covers.get(record.id),
-                    record.hidden,
-                    record.aliases,
-                    record.tags,
-                )
+    counts = state.root_counts()
+    covers = _covers(state, chosen)
+    key = search_key(query or "")
+    recency = {}
+    for pid, used in state.last_used.items():
+        root = state.root(pid)
+        recency[root] = max(recency.get(root, 0), used)
+    people = []
+    all_tags: set[str] = set()
+    for record in state.people.values():
+        if record.merged_into is not None or faceless(state, record.id, counts):
+            continue
+        all_tags.update(record.tags)
+        if record.hidden and not include_hidden:
+            continue
+        if tag and tag not in record.tags:
+            continue
+        if key and not any(key in search_key(t) for t in (record.name, *record.aliases)):
+            continue
+        people.append(
+            PersonSummary(
+                record.id,
+                record.name,
+                counts.get(record.id, 0),
+                covers.get(record.id),
+                record.hidden,
+                record.aliases,
+                record.tags,
             )
+        )
     if sort == PeopleSort.FACES:
         people.sort(key=lambda p: (-p.faces, search_key(p.name)))
     elif sort == PeopleSort.NAME:
@@ -159,16 +159,16 @@ def list_people(
     return PeoplePage(people[offset : offset + limit], len(people), sorted(all_tags))
 
 
-def _covers(state: ReviewState, chosen: dict[int, int]) -> dict[int, int]:
+def _covers(state: Snapshot, chosen: dict[int, int]) -> dict[int, int]:
     """The chosen cover while it is still one of the person's faces, else the face nearest the
     person's mean (the most typical one). Typical faces are kept between calls while they stay
     the person's: recomputing every person's after each label would cost the people list tens of
     milliseconds at a hundred thousand faces."""
     cached = state.cache.get("covers")
-    if cached is None or cached[0] != state.people_version:
-        cached = (state.people_version, {})
-        state.cache["covers"] = cached
-    typical: dict[int, int] = cached[1]
+    # a copy: snapshots share their predecessor's entries, and other requests read them
+    typical: dict[int, int] = {}
+    if cached is not None and cached[0] == state.people_version:
+        typical = dict(cached[1])
     stale = [root for root, face_id in typical.items() if not _is_face_of(state, face_id, root)]
     for root in stale:
         del typical[root]
@@ -181,6 +181,7 @@ def _covers(state: ReviewState, chosen: dict[int, int]) -> dict[int, int]:
             face_id = typical_face(state, root)
             if face_id is not None:
                 typical[root] = face_id
+    state.cache["covers"] = (state.people_version, typical)
     covers = dict(typical)
     for person_id, face_id in chosen.items():
         root = state.root(person_id)
@@ -189,7 +190,7 @@ def _covers(state: ReviewState, chosen: dict[int, int]) -> dict[int, int]:
     return covers
 
 
-def _cover_of(state: ReviewState, person_id: int, chosen: dict[int, int]) -> int | None:
+def _cover_of(state: Snapshot, person_id: int, chosen: dict[int, int]) -> int | None:
     for member in sorted(state.members(person_id), key=lambda m: m != person_id):
         face_id = chosen.get(member)
         if face_id is not None and _is_face_of(state, face_id, state.root(person_id)):
@@ -197,7 +198,7 @@ def _cover_of(state: ReviewState, person_id: int, chosen: dict[int, int]) -> int
     return typical_face(state, person_id)
 
 
-def _is_face_of(state: ReviewState, face_id: int, root: int) -> bool:
+def _is_face_of(state: Snapshot, face_id: int, root: int) -> bool:
     pos = state.position(face_id)
     return (
         pos is not None
@@ -206,7 +207,7 @@ def _is_face_of(state: ReviewState, face_id: int, root: int) -> bool:
     )
 
 
-def _typical_faces(state: ReviewState) -> dict[int, int]:
+def _typical_faces(state: Snapshot) -> dict[int, int]:
     """Every person's face nearest their mean, in one pass over the labelled faces."""
     labelled = np.flatnonzero(state.person)
     centroids = state.centroids()
@@ -228,7 +229,7 @@ def _typical_faces(state: ReviewState) -> dict[int, int]:
     }
 
 
-def typical_face(state: ReviewState, person_id: int) -> int | None:
+def typical_face(state: Snapshot, person_id: int) -> int | None:
     """The person's face nearest their mean."""
     positions = state.positions_of(person_id)
     if not len(positions):
@@ -239,25 +240,25 @@ def typical_face(state: ReviewState, person_id: int) -> int | None:
 
 
 def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDetail:
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     with ws.reader() as session:
         if session.get(Person, person_id) is None:
             raise LookupError(f"no person {person_id}")
         chosen = chosen_covers(session)
-        with state.lock:
-            record = state.people.get(person_id)
-            if record is None:
-                state.refresh()
-                record = state.people[person_id]
-            members = state.members(person_id) if record.merged_into is None else [person_id]
-            merged_into = None
-            if record.merged_into is not None:
-                target = state.people[state.root(person_id)]
-                merged_into = PersonRef(target.id, target.name)
-            merged = [PersonRef(pid, state.people[pid].name) for pid in members if pid != person_id]
-            faces = state.face_count(person_id) if record.merged_into is None else 0
-            names = {pid: state.people[pid].name for pid in members if pid in state.people}
-            cover = _cover_of(state, person_id, chosen) if record.merged_into is None else None
+        record = state.people.get(person_id)
+        if record is None:
+            # created after the snapshot was taken
+            state = snapshot(ws)
+            record = state.people[person_id]
+        members = state.members(person_id) if record.merged_into is None else [person_id]
+        merged_into = None
+        if record.merged_into is not None:
+            target = state.people[state.root(person_id)]
+            merged_into = PersonRef(target.id, target.name)
+        merged = [PersonRef(pid, state.people[pid].name) for pid in members if pid != person_id]
+        faces = state.face_count(person_id) if record.merged_into is None else 0
+        names = {pid: state.people[pid].name for pid in members if pid in state.people}
+        cover = _cover_of(state, person_id, chosen) if record.merged_into is None else None
         events = session.scalars(
             select(PersonEvent)
             .where(PersonEvent.person_id.in_(members))
@@ -299,33 +300,32 @@ def person_detail(ws: Workspace, person_id: int, history: int = 30) -> PersonDet
 
 def person_faces(ws: Workspace, person_id: int, offset: int = 0, limit: int = 200) -> PersonFaces:
     """The person's faces (merges resolved), farthest from the others first."""
-    state = state_for(ws.engine)
-    with state.lock:
+    state = snapshot(ws)
+    if person_id not in state.people:
+        state = snapshot(ws)
         if person_id not in state.people:
-            state.refresh()
-            if person_id not in state.people:
-                raise LookupError(f"no person {person_id}")
-        if state.people[person_id].merged_into is not None:
-            return PersonFaces(person_id, 0, [])
-        positions = state.positions_of(person_id)
-        vectors = state.embeddings[positions].astype(np.float64)
-        n = len(positions)
-        if n > 1:
-            others_mean = (vectors.sum(axis=0) - vectors) / (n - 1)
-            distances = np.linalg.norm(vectors - others_mean, axis=1)
-        else:
-            distances = np.zeros(n)
-        order = np.lexsort((state.face_ids[positions], -distances))
-        page = order[offset : offset + limit]
-        chosen = [
-            (
-                int(state.face_ids[positions[i]]),
-                int(state.image_ids[positions[i]]),
-                round(float(distances[i]), 4),
-                int(state.person[positions[i]]),
-            )
-            for i in page
-        ]
+            raise LookupError(f"no person {person_id}")
+    if state.people[person_id].merged_into is not None:
+        return PersonFaces(person_id, 0, [])
+    positions = state.positions_of(person_id)
+    vectors = state.embeddings[positions].astype(np.float64)
+    n = len(positions)
+    if n > 1:
+        others_mean = (vectors.sum(axis=0) - vectors) / (n - 1)
+        distances = np.linalg.norm(vectors - others_mean, axis=1)
+    else:
+        distances = np.zeros(n)
+    order = np.lexsort((state.face_ids[positions], -distances))
+    page = order[offset : offset + limit]
+    chosen = [
+        (
+            int(state.face_ids[positions[i]]),
+            int(state.image_ids[positions[i]]),
+            round(float(distances[i]), 4),
+            int(state.person[positions[i]]),
+        )
+        for i in page
+    ]
     with ws.reader() as session:
         origins = dict(
             session.execute(

@@ -22,7 +22,7 @@ from faceloop.db.models import Decision, Face, FaceLabel, Image, ImageOrigin, Pe
 from faceloop.ingest.analyse import to_analysed
 from faceloop.ingest.store import FaceToStore, add_face_to_photo
 from faceloop.labels.decisions import PERSON
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.vision import shared_pipeline
 from faceloop.vision.base import Box
 from faceloop.vision.decode import UnreadableImage, decode
@@ -70,7 +70,7 @@ class PhotoInfo:
 
 
 def photo_info(ws: Workspace, image_id: int) -> PhotoInfo:
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     with ws.reader() as session:
         image = session.get(Image, image_id)
         if image is None:
@@ -94,29 +94,28 @@ def photo_info(ws: Workspace, image_id: int) -> PhotoInfo:
         hint_name = None
         if image.hint_person_id is not None:
             hint_name = session.scalar(select(Person.name).where(Person.id == image.hint_person_id))
-        with state.lock:
-            people = []
-            for _face, label, _origin in rows:
-                person = None
-                if label is not None and label.verdict == PERSON and label.person_id is not None:
-                    person = state.root(label.person_id)
-                people.append(person)
-            shared = {p for p in people if p is not None and people.count(p) > 1}
-            faces = [
-                PhotoFaceInfo(
-                    face_id=face.id,
-                    box=(face.left, face.top, face.right, face.bottom),
-                    detector=face.detector,
-                    score=face.score,
-                    verdict=label.verdict if label else None,
-                    person_id=person,
-                    name=state.people[person].name if person in state.people else None,
-                    origin=origin,
-                    decision_id=label.decision_id if label else None,
-                    flagged=person in shared,
-                )
-                for (face, label, origin), person in zip(rows, people, strict=True)
-            ]
+        people = []
+        for _face, label, _origin in rows:
+            person = None
+            if label is not None and label.verdict == PERSON and label.person_id is not None:
+                person = state.root(label.person_id)
+            people.append(person)
+        shared = {p for p in people if p is not None and people.count(p) > 1}
+        faces = [
+            PhotoFaceInfo(
+                face_id=face.id,
+                box=(face.left, face.top, face.right, face.bottom),
+                detector=face.detector,
+                score=face.score,
+                verdict=label.verdict if label else None,
+                person_id=person,
+                name=state.people[person].name if person in state.people else None,
+                origin=origin,
+                decision_id=label.decision_id if label else None,
+                flagged=person in shared,
+            )
+            for (face, label, origin), person in zip(rows, people, strict=True)
+        ]
     return PhotoInfo(
         image_id=image.id,
         sha256=image.sha256,

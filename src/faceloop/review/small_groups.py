@@ -31,9 +31,9 @@ from collections.abc import Collection
 import numpy as np
 
 from faceloop.grouping.views import nearest_person
+from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import load_space
 from faceloop.readmodel.groups import current
-from faceloop.readmodel.state import state_for
 from faceloop.review.look_alikes import nearest_people
 from faceloop.review.model_guesses import Suggestion
 from faceloop.workspace import Workspace
@@ -57,7 +57,7 @@ def small_group_suggestions(
     their groups) a page already holds."""
     if limit <= 0:
         return []
-    state = state_for(ws.engine)
+    state = snapshot(ws)
     view = current(ws, state)
     tables = view.tables
     if np.any(tables.open & (view.counts > MAX_SIZE)):
@@ -97,8 +97,7 @@ def small_group_suggestions(
     while picked and len(out) < limit:
         batch = [p for p in picked[:BATCH] if len(p[1]) <= limit - len(out)]
         picked = picked[BATCH:]
-        with state.lock:
-            compared = nearest_person(state, space, [view.pos[members[m]] for _, m in batch])
+        compared = nearest_person(state, space, [view.pos[members[m]] for _, m in batch])
         for (_, mine), group in zip(batch, compared, strict=True):
             if group is None or group.person_id != person[mine[0]] or group.margin < MARGIN:
                 continue

@@ -23,7 +23,7 @@ import faceloop.ingest.job
 import faceloop.learning.job  # noqa: F401
 from faceloop.jobs.queue import queue_for
 from faceloop.labels.names import name_index
-from faceloop.readmodel.state import state_for
+from faceloop.readmodel import snapshot
 from faceloop.web.app import WebSettings, create_app
 from faceloop.web.security import LOOPBACK_NAMES, is_loopback, owner_password_hash
 from faceloop.workspace import Workspace
@@ -67,10 +67,9 @@ def check_port(host: str, port: int) -> None:
 def warm_up(ws: Workspace) -> None:
     """Load faces, labels and the name index before the first request asks for them."""
     try:
-        state = state_for(ws.engine)
-        with state.lock:
-            name_index(state)
-            state.centroids()
+        state = snapshot(ws)
+        name_index(state)
+        state.centroids()
     except Exception:
         log.exception("warming up failed; the first request will try again")
 
