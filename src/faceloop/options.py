@@ -85,6 +85,10 @@ class FaceVerdict(StrEnum):
     REJECT = "reject"
 
 
+#: the verdict of a decision that takes back another one (named in its `undoes_id`)
+UNDO = "undo"
+
+
 class DecisionOrigin(StrEnum):
     """Which page or step a decision was made on, for the activity log and the exports."""
 

@@ -477,7 +477,7 @@ def test_background_faces_smallest_first(tmp_path, orl_faces) -> None:
     from sqlalchemy import update
 
     from faceloop.db.models import Face
-    from faceloop.grouping.views import background_faces
+    from faceloop.review.passers_by import background_faces
 
     vectors, _, _ = orl_faces
     ws = init_workspace(tmp_path / "ws")
@@ -504,8 +504,9 @@ def test_background_faces_smallest_first(tmp_path, orl_faces) -> None:
 def everything_read(ws: Workspace, probes: list[int]) -> dict:
     """All that the groups pages, "more like this" and the nearest-person suggestions show."""
     from faceloop.db.models import FaceGroup
-    from faceloop.grouping.views import background_faces, count_groups
+    from faceloop.grouping.views import count_groups
     from faceloop.review.look_alikes import nearest_people
+    from faceloop.review.passers_by import background_faces
 
     with ws.reader() as s:
         group_ids = s.scalars(select(FaceGroup.id).order_by(FaceGroup.id)).all()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from faceloop.db.models import merge_roots
 from faceloop.labels import person_ops as ops
 from faceloop.labels.labelling import label_faces
 from faceloop.labels.names import suggest_names
-from faceloop.labels.people import merge_roots
 from faceloop.review.label_queue import next_faces
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from tests.builders import add_photo, make_person

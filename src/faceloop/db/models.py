@@ -7,6 +7,7 @@ queues and counts over a hundred thousand faces stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -25,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from faceloop.options import UNDO
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -352,3 +355,47 @@ class ForgottenPerson(Base):
     aliases: Mapped[list] = mapped_column(JSON, default=list)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     forgotten_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def undone_ids(decisions: Sequence[Decision]) -> set[int]:
+    """The decisions a face's history (oldest first) has taken back. Undo events can themselves
+    be undone: walking from the newest, an undo counts only while it is not undone itself. Here,
+    beside the table, because the decision code and the read model both read histories."""
+    undone: set[int] = set()
+    for decision in reversed(decisions):
+        if decision.verdict == UNDO and decision.id not in undone:
+            undone.add(decision.undoes_id)
+    return undone
+
+
+def merge_roots(merged_into: Mapping[int, int | None]) -> dict[int, int]:
+    """The person each person now counts as, for every person in `merged_into` (person id ->
+    the person they were merged into, or None). Labels keep the person id they were made with,
+    so every count and lookup resolves merges through this one rule: follow the chain to its
+    end, a target missing from the map being an end. A merge never makes a cycle, but a
+    hand-edited database could: everyone on or leading into one counts as its smallest id, so
+    the answer never depends on where the walk started."""
+    roots: dict[int, int] = {}
+    for start in merged_into:
+        if start in roots:
+            continue
+        path = [start]
+        index = {start: 0}
+        current = start
+        while True:
+            target = merged_into.get(current)
+            if target is None:
+                end = current
+                break
+            if target in roots:
+                end = roots[target]
+                break
+            if target in index:
+                end = min(path[index[target] :])
+                break
+            index[target] = len(path)
+            path.append(target)
+            current = target
+        for person_id in path:
+            roots[person_id] = end
+    return roots

@@ -7,7 +7,6 @@ were built in, so a listing costs no SQL at a hundred thousand faces.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,42 +199,6 @@ def more_like_this(ws: Workspace, face_id: int, *, limit: int = 24) -> list[Grou
     return [
         GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(distance[p]))
         for p in nearest.tolist()
-    ]
-
-
-def background_faces(
-    ws: Workspace, *, limit: int = 24, exclude: Iterable[int] = ()
-) -> list[GroupFace]:
-    """Faces that are most likely passers-by, for an "unknown person" page: unlabelled faces
-    smaller than another face of their photo, in no group of two or more and like no one
-    labelled (no nearest-person suggestion), the smallest (relative to the photo's largest
-    face) first. `distance` here is that relative size."""
-    from faceloop.review.look_alikes import nearest_people
-
-    limit = max(0, min(int(limit), 500))
-    state = snapshot(ws)
-    view = current(ws, state)
-    suggested = nearest_people(ws).face_ids
-    boxes = state.boxes.astype(np.float64)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    largest = np.zeros(len(area))
-    if len(area):
-        order = state.by_image
-        starts = np.flatnonzero(np.r_[True, np.diff(state.image_sorted) != 0])
-        per_image = np.maximum.reduceat(area[order], starts)
-        largest[order] = np.repeat(per_image, np.diff(np.r_[starts, len(order)]))
-    relative = area / np.maximum(largest, 1.0)
-    grouped_open = np.zeros(len(area), dtype=bool)
-    member_group = np.repeat(np.arange(len(view.tables.ids)), np.diff(view.tables.starts))
-    busy = view.open_member & view.tables.open[member_group] & (view.counts[member_group] >= 2)
-    grouped_open[view.pos[busy]] = True
-    candidates = np.flatnonzero((state.verdict == UNLABELLED) & (relative < 1.0) & ~grouped_open)
-    left_out = np.concatenate([suggested, np.fromiter((int(f) for f in exclude), dtype=np.int64)])
-    candidates = candidates[~np.isin(state.face_ids[candidates], left_out)]
-    candidates = candidates[np.argsort(relative[candidates], kind="stable")][:limit]
-    return [
-        GroupFace(int(state.face_ids[p]), int(state.image_ids[p]), float(relative[p]))
-        for p in candidates.tolist()
     ]
 
 

@@ -13,19 +13,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, Face, Person, PersonEvent, User
+from faceloop.db.models import Decision, Face, Person, PersonEvent, User, undone_ids
 from faceloop.labels.decisions import (
     NOT_FACE,
     PERSON,
     REJECT,
     SKIP,
-    UNDO,
     UNKNOWN,
-    undone_ids,
 )
 from faceloop.labels.people import merged_person_ids
 from faceloop.labels.person_ops import CREATE
-from faceloop.options import ActivityKind, choose
+from faceloop.options import UNDO, ActivityKind, choose
 from faceloop.workspace import Workspace
 
 DECISION = "decision"

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, FaceLabel, utcnow
+from faceloop.db.models import Decision, FaceLabel, undone_ids, utcnow
+from faceloop.options import UNDO, FaceVerdict
 from faceloop.workspace import note_change
 
-PERSON = "person"
-NOT_FACE = "not_face"
-UNKNOWN = "unknown"
-SKIP = "skip"
-REJECT = "reject"
-UNDO = "undo"
+PERSON = FaceVerdict.PERSON
+NOT_FACE = FaceVerdict.NOT_FACE
+UNKNOWN = FaceVerdict.UNKNOWN
+SKIP = FaceVerdict.SKIP
+REJECT = FaceVerdict.REJECT
 LABELLING = (PERSON, NOT_FACE, UNKNOWN)
 NAMES_PERSON = (PERSON, REJECT)
 VERDICTS = (*LABELLING, SKIP, REJECT)
@@ -263,15 +263,6 @@ def current_decision(decisions: list[Decision]) -> Decision | None:
                 return None
             return decision
     return None
-
-
-def undone_ids(decisions: list[Decision]) -> set[int]:
-    """Undo events can themselves be undone: walk from the newest so each counts once."""
-    undone: set[int] = set()
-    for decision in reversed(decisions):
-        if decision.verdict == UNDO and decision.id not in undone:
-            undone.add(decision.undoes_id)
-    return undone
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Person, PersonAlias
+from faceloop.db.models import Person, PersonAlias, merge_roots
 
 
 def normalise_name(name: str) -> str:
@@ -96,39 +95,6 @@ def namesake(session: Session, name: str) -> tuple[int, str] | None:
     if not found:
         return None
     return found[0], session.get(Person, found[0]).name
-
-
-def merge_roots(merged_into: Mapping[int, int | None]) -> dict[int, int]:
-    """The person each person now counts as, for every person in `merged_into` (person id ->
-    the person they were merged into, or None). Labels keep the person id they were made with,
-    so every count and lookup resolves merges through this one rule: follow the chain to its
-    end, a target missing from the map being an end. A merge never makes a cycle, but a
-    hand-edited database could: everyone on or leading into one counts as its smallest id, so
-    the answer never depends on where the walk started."""
-    roots: dict[int, int] = {}
-    for start in merged_into:
-        if start in roots:
-            continue
-        path = [start]
-        index = {start: 0}
-        current = start
-        while True:
-            target = merged_into.get(current)
-            if target is None:
-                end = current
-                break
-            if target in roots:
-                end = roots[target]
-                break
-            if target in index:
-                end = min(path[index[target] :])
-                break
-            index[target] = len(path)
-            path.append(target)
-            current = target
-        for person_id in path:
-            roots[person_id] = end
-    return roots
 
 
 def merges(session: Session) -> dict[int, int | None]:

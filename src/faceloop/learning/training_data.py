@@ -14,9 +14,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, Face, FaceLabel, Person
+from faceloop.db.models import Decision, Face, FaceLabel, Person, merge_roots
 from faceloop.labels.decisions import PERSON, REJECT, UNDO
-from faceloop.labels.people import merge_roots
 
 OTHER = 0
 EMBEDDING_SIZE = 128

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, bindparam, text
 
-from faceloop.labels.decisions import NOT_FACE, PERSON, REJECT, SKIP, UNDO, UNKNOWN, undone_ids
+from faceloop.db.models import merge_roots, undone_ids
+from faceloop.options import UNDO, FaceVerdict
 
 EMBEDDING_SIZE = 128
 UNLABELLED, LABEL_PERSON, LABEL_NOT_FACE, LABEL_UNKNOWN = 0, 1, 2, 3
+PERSON, NOT_FACE, UNKNOWN = FaceVerdict.PERSON, FaceVerdict.NOT_FACE, FaceVerdict.UNKNOWN
+SKIP, REJECT = FaceVerdict.SKIP, FaceVerdict.REJECT
 VERDICT_CODES = {PERSON: LABEL_PERSON, NOT_FACE: LABEL_NOT_FACE, UNKNOWN: LABEL_UNKNOWN}
 CODE_VERDICTS = {code: verdict for verdict, code in VERDICT_CODES.items()}
 #: the kinds of change counted in `change_version` (migration 0005), in snapshot order
@@ -393,20 +396,9 @@ class Snapshot:
                 text("SELECT id, name, hidden, merged_into_id FROM person")
             ).all()
         }
-        self.roots = {pid: self._root_of(pid) for pid in self.people}
+        self.roots = merge_roots({pid: r.merged_into for pid, r in self.people.items()})
         self.people_version += 1
         self._centroids = None
-
-    def _root_of(self, person_id: int) -> int:
-        seen = {person_id}
-        current = person_id
-        while True:
-            record = self.people.get(current)
-            target = record.merged_into if record else None
-            if target is None or target in seen:
-                return current
-            seen.add(target)
-            current = target
 
     # ---------------------------------------------------------------- reading
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from faceloop.db import queries
+from faceloop.db.models import merge_roots
 from faceloop.labels.decisions import NOT_FACE, PERSON, UNKNOWN
-from faceloop.labels.people import merge_roots
 from faceloop.workspace import Workspace
 
 
