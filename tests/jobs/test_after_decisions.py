@@ -4,6 +4,8 @@ a rule that fails loses nothing. And the CLI is honest about jobs waiting for a 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +146,30 @@ def test_the_cli_groups_its_import_while_a_job_waits_for_a_worker(tmp_path: Path
     status = run_cli("status", "--workspace", str(root))
     assert status.returncode == 0, status.stderr
     assert f"1 job(s) queued (cluster #{waiting})" in " ".join(status.stdout.split())
+
+
+def test_a_library_user_who_imports_no_job_module_still_starts_them(tmp_path: Path) -> None:
+    """Only the decision code is imported: the rules come with the first commit that needs them."""
+    low_thresholds(tmp_path / "ws", recluster_after=30, retrain_after=3).close()
+    script = """
+import sys
+from faceloop.labels.labelling import label_faces
+from faceloop.workspace import open_workspace
+from tests.builders import add_photo, make_person
+
+assert "faceloop.grouping.job" not in sys.modules and "faceloop.learning.job" not in sys.modules
+with open_workspace(sys.argv[1]) as ws:
+    ids = [add_photo(ws, 1, folder=f"/photos/{n}")[1][0] for n in range(3)]
+    label_faces(ws, ids, "person", person_id=make_person(ws, "Ada"), user_id=None)
+    print(" ".join(sorted(row[0] for row in ws.engine.connect().exec_driver_sql(
+        "SELECT kind FROM job WHERE status = 'queued'"))))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == sorted([CLUSTER, TRAIN])

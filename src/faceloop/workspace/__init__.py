@@ -12,6 +12,7 @@ decisions are safely stored.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 
 FollowUp = Callable[["Workspace"], object]
 _follow_ups: dict[str, list[FollowUp]] = {}
+#: the modules that register the follow-ups every workspace runs (re-grouping, retraining),
+#: named here and imported at the first commit that notes a change: a decision made through
+#: the library alone starts them as one made on a page does, and this layer imports nothing
+#: above it
+FOLLOW_UP_MODULES = ("faceloop.grouping.job", "faceloop.learning.job")
 
 
 class WorkspaceError(Exception):
@@ -170,7 +176,10 @@ def _follow_changes(ws: Workspace) -> None:
     """Install the listeners that run the follow-ups of the changes each commit made."""
 
     def committed(session: Session) -> None:
-        for kind in sorted(session.info.pop(CHANGES, ())):
+        changes = session.info.pop(CHANGES, ())
+        if changes:
+            _load_follow_ups()
+        for kind in sorted(changes):
             for follow_up in list(_follow_ups.get(kind, ())):
                 try:
                     follow_up(ws)
@@ -182,6 +191,11 @@ def _follow_changes(ws: Workspace) -> None:
 
     event.listen(ws.session_factory, "after_commit", committed)
     event.listen(ws.session_factory, "after_rollback", rolled_back)
+
+
+def _load_follow_ups() -> None:
+    for name in FOLLOW_UP_MODULES:
+        importlib.import_module(name)
 
 
 @contextmanager
