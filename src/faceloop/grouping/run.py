@@ -277,7 +277,7 @@ def _group_rows(pool: _Pool, grouping: Grouping) -> tuple[list[dict], list[dict]
 def _write_groups(ws: Workspace, rows: list[dict], members: list[dict]) -> None:
     """Replace the open groups and every membership in one transaction: groups of earlier
     runs the run kept are updated in one executemany, new ones inserted, open ones it dropped
-    deleted (named and dissolved groups stay, for their undo)."""
+    deleted; groups no longer open are left as they are."""
     with ws.transaction() as session:
         stored = session.execute(select(FaceGroup.id, FaceGroup.status)).all()
         existing = {gid for gid, _ in stored}
