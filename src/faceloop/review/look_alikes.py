@@ -20,7 +20,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from faceloop.options import LookAlikeOrder, choose
+from faceloop.options import LookAlikeOrder
 from faceloop.readmodel import snapshot
 from faceloop.readmodel.group_space import load_space
 from faceloop.readmodel.nearest import NearestPeople as NearestPeople
@@ -77,7 +77,8 @@ def nearest_page(
     confirm page shows a model's guesses: the given person, or else the person of the nearest
     suggestion of all (order "confident") or the person with the most suggestions waiting
     (order "largest": the most faces named per action). None when nothing waits."""
-    order = choose(LookAlikeOrder, order, "order")
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
     found = nearest_people(ws, radius=radius)
     keep = ~np.isin(found.face_ids, np.fromiter(exclude, dtype=np.int64)) if exclude else None
     people = found.person_ids if keep is None else found.person_ids[keep]
