@@ -526,7 +526,7 @@ def everything_read(ws: Workspace, probes: list[int]) -> dict:
 
 def assert_as_built_afresh(ws: Workspace, probes: list[int]) -> dict:
     """What `ws` reads now, through the caches it has followed, equals what a new connection
-    (a new review state, new group tables, a new nearest index) reads from scratch."""
+    (a new read model, new group tables, a new nearest index) reads from scratch."""
     followed = everything_read(ws, probes)
     with open_workspace(ws.root) as again:
         fresh = everything_read(again, probes)
