@@ -24,9 +24,11 @@ from faceloop.options import UNDO, FaceVerdict
 
 EMBEDDING_SIZE = 128
 UNLABELLED, LABEL_PERSON, LABEL_NOT_FACE, LABEL_UNKNOWN = 0, 1, 2, 3
-PERSON, NOT_FACE, UNKNOWN = FaceVerdict.PERSON, FaceVerdict.NOT_FACE, FaceVerdict.UNKNOWN
-SKIP, REJECT = FaceVerdict.SKIP, FaceVerdict.REJECT
-VERDICT_CODES = {PERSON: LABEL_PERSON, NOT_FACE: LABEL_NOT_FACE, UNKNOWN: LABEL_UNKNOWN}
+VERDICT_CODES = {
+    FaceVerdict.PERSON: LABEL_PERSON,
+    FaceVerdict.NOT_FACE: LABEL_NOT_FACE,
+    FaceVerdict.UNKNOWN: LABEL_UNKNOWN,
+}
 CODE_VERDICTS = {code: verdict for verdict, code in VERDICT_CODES.items()}
 #: the kinds of change counted in `change_version` (migration 0005), in snapshot order
 KINDS = ("faces", "decisions", "labels", "removed", "people", "predictions", "groups")
@@ -195,12 +197,12 @@ class Snapshot:
                 text(
                     "SELECT person_id, max(id) FROM decision WHERE verdict = :v GROUP BY person_id"
                 ),
-                {"v": PERSON},
+                {"v": FaceVerdict.PERSON},
             ).all()
         )
         flagged = conn.execute(
             text("SELECT DISTINCT face_id FROM decision WHERE verdict IN (:s, :r)"),
-            {"s": SKIP, "r": REJECT},
+            {"s": FaceVerdict.SKIP, "r": FaceVerdict.REJECT},
         ).scalars()
         self._load_face_flags(conn, list(flagged))
         self._load_people(conn)
@@ -303,7 +305,7 @@ class Snapshot:
         self.counts = dict(self.counts)
         self.last_used = dict(self.last_used)
         for decision_id, _face, verdict, person_id in rows:
-            if verdict == PERSON:
+            if verdict == FaceVerdict.PERSON:
                 self.last_used[person_id] = decision_id
         self.decision_mark = rows[-1][0]
         labels = dict.fromkeys(touched, (None, None))
@@ -315,7 +317,7 @@ class Snapshot:
                 labels[face_id] = (verdict, person_id)
         for face_id, (verdict, person_id) in labels.items():
             self._set_label(face_id, verdict, person_id)
-        if any(r[2] in (SKIP, UNDO, REJECT) for r in rows):
+        if any(r[2] in (FaceVerdict.SKIP, UNDO, FaceVerdict.REJECT) for r in rows):
             self._load_face_flags(conn, list(touched))
 
     def _load_face_flags(self, conn, face_ids: list[int]) -> None:
@@ -339,9 +341,9 @@ class Snapshot:
                 for d in decisions:
                     if d.id in undone:
                         continue
-                    if d.verdict == SKIP:
+                    if d.verdict == FaceVerdict.SKIP:
                         self.skips.setdefault(d.user_id or 0, {})[face_id] = d.id
-                    elif d.verdict == REJECT:
+                    elif d.verdict == FaceVerdict.REJECT:
                         self.rejects.setdefault(face_id, set()).add(d.person_id)
 
     def _set_label(self, face_id: int, verdict: str | None, person_id: int | None) -> None:
