@@ -44,10 +44,23 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """How `faceloop serve` treats its visitors: sessions, proxies and request sizes."""
+
+    session_idle_hours: int = 168
+    session_max_days: int = 30
+    secure_cookies: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    max_json_kb: int = 1024
+    max_upload_mb: int = 2048
+
+
+@dataclass(frozen=True)
 class Settings:
     detect: DetectSettings = field(default_factory=DetectSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
+    web: ServeSettings = field(default_factory=ServeSettings)
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -62,7 +75,12 @@ class Settings:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "settings") -> Settings:
-        sections = {"detect": DetectSettings, "import": ImportSettings, "train": TrainSettings}
+        sections = {
+            "detect": DetectSettings,
+            "import": ImportSettings,
+            "train": TrainSettings,
+            "web": ServeSettings,
+        }
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if key == "database_url":
@@ -96,6 +114,10 @@ def _section(kind: type, raw: dict[str, Any], source: str) -> Any:
 def _checked(source: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if isinstance(default, tuple) and isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            raise SettingsError(f"{source}: '{key}' must be a list of strings")
+        value = tuple(value)
     if type(value) is not type(default):
         raise SettingsError(
             f"{source}: '{key}' must be {type(default).__name__}, not {type(value).__name__}"
@@ -159,4 +181,19 @@ confirm_order = "confident"
 # Below this score a face is "unknown" when identifying. Negative: use the threshold chosen on
 # the model's held-out faces for 99% precision.
 identify_threshold = -1.0
+
+[web]
+# A login session ends after this many hours without a request, and after this many days in
+# any case; logging out or changing the password ends it at once.
+session_idle_hours = 168
+session_max_days = 30
+# Send the session cookie over HTTPS only (also `faceloop serve --secure-cookies`; automatic
+# when a trusted proxy says the request came over HTTPS).
+secure_cookies = false
+# Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and
+# X-Forwarded-Proto headers are believed; from anyone else they are ignored.
+trusted_proxies = []
+# Largest JSON request body, in kilobytes, and largest upload request, in megabytes.
+max_json_kb = 1024
+max_upload_mb = 2048
 """
