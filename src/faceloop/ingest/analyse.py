@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from faceloop.ingest.lifeline import die_with_parent
 from faceloop.ingest.near_copies import phash, signature
 from faceloop.vision import build_pipeline
 from faceloop.vision.decode import UnreadableImage, decode
@@ -84,6 +85,7 @@ _worker_max_pixels = 0
 def init_worker(settings: DetectSettings, max_pixels: int) -> None:
     """Load the models once per worker process; each worker uses one core."""
     global _worker_pipeline, _worker_max_pixels
+    die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker_pipeline = build_pipeline(settings, threads=1)
     _worker_max_pixels = max_pixels

@@ -201,7 +201,9 @@ class _ImportRun:
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
         context = get_context("forkserver")
-        context.set_forkserver_preload(["faceloop.ingest.analyse", "faceloop.vision.preload"])
+        context.set_forkserver_preload(
+            ["faceloop.ingest.forkserver", "faceloop.ingest.analyse", "faceloop.vision.preload"]
+        )
         settings = self.ws.settings
         return ProcessPoolExecutor(
             workers,
