@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,8 +54,14 @@ def _open(workspace: Path | None) -> Workspace:
     try:
         return open_workspace(workspace)
     except WorkspaceError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _workspace_error(exc)
+
+
+def _workspace_error(exc: WorkspaceError) -> NoReturn:
+    """One line however narrow the terminal (a path and a setting do not fit in 80 columns),
+    so a script can read it and a person sees the key beside its value; exit code 2."""
+    errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @app.command()
@@ -65,8 +72,7 @@ def init(
     try:
         ws = init_workspace(directory)
     except WorkspaceError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _workspace_error(exc)
     with ws:
         console.print(f"Workspace ready at [bold]{ws.root}[/bold]")
         console.print(f"Settings: {ws.root / 'faceloop.toml'}")
