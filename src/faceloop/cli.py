@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,8 +54,14 @@ def _open(workspace: Path | None) -> Workspace:
     try:
         return open_workspace(workspace)
     except WorkspaceError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _workspace_error(exc)
+
+
+def _workspace_error(exc: WorkspaceError) -> NoReturn:
+    """One line however narrow the terminal (a path and a setting do not fit in 80 columns),
+    so a script can read it and a person sees the key beside its value; exit code 2."""
+    errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @app.command()
@@ -65,8 +72,7 @@ def init(
     try:
         ws = init_workspace(directory)
     except WorkspaceError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _workspace_error(exc)
     with ws:
         console.print(f"Workspace ready at [bold]{ws.root}[/bold]")
         console.print(f"Settings: {ws.root / 'faceloop.toml'}")
@@ -229,6 +235,9 @@ def _import_summary(summary) -> list[str]:
     ]
     if summary.labelled:
         lines.append(f"Labelled from names: {summary.labelled:,}.")
+    if summary.exact_duplicates:
+        # a photo already stored is not analysed again, whatever the settings now say
+        lines.append(r"Changed the \[detect] settings? `faceloop redetect` finds faces again.")
     return lines
 
 
@@ -757,6 +766,101 @@ def forget(
     )
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+@app.command()
+def redetect(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only photos first imported on or after this date (YYYY-MM-DD)."
+        ),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="Only photos showing this person (a name, alias or #id)."),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every photo (the default without --since or --person).")
+    ] = False,
+    group: Annotated[
+        bool | None,
+        typer.Option(
+            "--group/--no-group",
+            help="Group the new unlabelled faces afterwards "
+            "(default: unless recluster_after is 0).",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Find the faces of stored photos again with the current [detect] settings: faces with a
+    decision are kept, new ones added, machine-only faces no longer found removed."""
+    from datetime import date
+
+    from faceloop.datasets.forget import UnknownPerson, find_person
+    from faceloop.ingest.redetect import RedetectBusy, RedetectProgress, select_photos
+    from faceloop.ingest.redetect import redetect as run_redetect
+
+    if every and (since or person):
+        errors.print("[red]error:[/red] use --all alone, or narrow with --since and --person")
+        raise typer.Exit(2)
+    try:
+        day = date.fromisoformat(since) if since else None
+    except ValueError:
+        errors.print(f"[red]error:[/red] --since {escape(since)!r}: not a date like 2024-05-31")
+        raise typer.Exit(2) from None
+    with _open(workspace) as ws:
+        try:
+            person_id = find_person(ws, person) if person else None
+        except UnknownPerson as exc:
+            errors.print(f"[red]error:[/red] --person: {escape(exc.args[0])}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        photos = select_photos(ws, since=day, person_id=person_id)
+        if not photos:
+            console.print("No photos to analyse again.")
+            return
+        with _bar() as bar:
+            task = bar.add_task("loading face models…", total=len(photos))
+
+            def show(p: RedetectProgress) -> None:
+                bar.update(
+                    task,
+                    completed=p.done,
+                    description=f"{p.added:,} faces added, {p.removed:,} removed",
+                )
+
+            try:
+                summary = run_redetect(ws, photos, progress=show)
+            except RedetectBusy as exc:
+                errors.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from None
+        for line in _redetect_summary(summary):
+            console.print(line)
+        for problem in summary.problems[:20]:
+            errors.print(f"[yellow]failed[/yellow] {escape(problem)}", soft_wrap=True)
+        if summary.added:
+            _group_new_faces(ws, group)
+
+
+def _redetect_summary(summary) -> list[str]:
+    lines = [
+        f"Analysed [bold]{summary.photos:,}[/bold] photos again in {summary.seconds:.1f} s: "
+        f"{summary.changed:,} changed.",
+        f"Faces added: {summary.added:,}. Removed (found by no one now): {summary.removed:,}.",
+        f"Kept as they were: {summary.matched:,} found again, {summary.kept_unmatched:,} with "
+        "a decision.",
+    ]
+    if summary.skipped or summary.failed:
+        lines.append(
+            f"Skipped (near copies, face crops): {summary.skipped:,}. Failed: {summary.failed:,}."
+        )
+    if summary.added:
+        lines.append(
+            "Photos imported with --by-folder or --person: import them again the same way "
+            "to label the faces found now."
+        )
+    return lines
 
 
 def main() -> None:

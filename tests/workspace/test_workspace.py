@@ -50,7 +50,7 @@ def test_workspace_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[detect]\nmin_face = 'big'\n", "'min_face' must be int"),
+        ("[detect]\nmin_face = 'big'\n", 'min_face = "big": must be a whole number'),
         ("[detect]\nminface = 4\n", "unknown setting 'minface'"),
         ("colour = 'red'\n", "unknown setting 'colour'"),
         ("[detect\n", "not valid TOML"),

@@ -97,3 +97,56 @@ def import_failures(report: Path | None, folder: Path, limit: int = 100) -> list
             if len(found) >= limit:
                 break
     return found
+
+
+REDETECT = "redetect"
+
+
+@register(REDETECT)
+def redetect_job(ws: Workspace, params: dict, progress: Progress) -> dict:
+    """Params (all optional): since (YYYY-MM-DD), person_id. Finds the faces of stored photos
+    again with the current settings (`faceloop.ingest.redetect`); the new faces then go where
+    an import's go (grouping), through the same `after_import` steps."""
+    from datetime import date
+
+    from faceloop.ingest.redetect import RedetectBusy, RedetectProgress, redetect, select_photos
+    from faceloop.jobs.queue import JobError
+
+    try:
+        since = date.fromisoformat(params["since"]) if params.get("since") else None
+        person_id = int(params["person_id"]) if params.get("person_id") else None
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"not started: {exc}") from None
+    photos = select_photos(ws, since=since, person_id=person_id)
+
+    def tell(p: RedetectProgress) -> None:
+        progress(p.done, p.total, f"{p.added} faces added, {p.removed} removed, {p.failed} failed")
+
+    try:
+        summary = redetect(ws, photos, progress=tell)
+    except RedetectBusy as exc:
+        raise JobError(str(exc)) from None
+    result = {
+        "photos": summary.photos,
+        "changed": summary.changed,
+        "added": summary.added,
+        "removed": summary.removed,
+        "matched": summary.matched,
+        "kept_unmatched": summary.kept_unmatched,
+        "skipped": summary.skipped,
+        "failed": summary.failed,
+        "problems": summary.problems[:100],
+        "image_ids": summary.image_ids[:500],
+        "seconds": round(summary.seconds, 1),
+    }
+    if summary.added:
+        found = ImportSummary(faces=summary.added, image_ids=summary.image_ids)
+        for step in _after_import:
+            result.update(step(ws, found))
+    progress(
+        len(photos),
+        len(photos),
+        f"{summary.photos} photos analysed again: {summary.added} faces added, "
+        f"{summary.removed} removed",
+    )
+    return result

@@ -6,10 +6,7 @@ from functools import cache
 
 from faceloop.vision.base import Box, Detection, Detector, Embedder
 from faceloop.vision.pipeline import FacePipeline, FoundFace
-from faceloop.vision.settings import DetectSettings
-
-DETECTORS = ("hog", "cnn")
-EMBEDDERS = ("torch", "dlib")
+from faceloop.vision.settings import DETECTORS, EMBEDDERS, DetectSettings
 
 
 def make_detector(settings: DetectSettings) -> Detector:
@@ -19,7 +16,9 @@ def make_detector(settings: DetectSettings) -> Detector:
         return HogDetector(settings.hog_threshold)
     if settings.detector == "cnn":
         return CnnDetector(settings.cnn_threshold)
-    raise ValueError(f"unknown detector {settings.detector!r}; choose one of {DETECTORS}")
+    raise ValueError(
+        f"[detect] detector = {settings.detector!r}: must be one of {_listed(DETECTORS)}"
+    )
 
 
 def make_embedder(name: str = "torch", threads: int | None = None) -> Embedder:
@@ -31,7 +30,11 @@ def make_embedder(name: str = "torch", threads: int | None = None) -> Embedder:
         from faceloop.vision.dlib_backend import DlibEmbedder
 
         return DlibEmbedder()
-    raise ValueError(f"unknown embedder {name!r}; choose one of {EMBEDDERS}")
+    raise ValueError(f"[detect] embedder = {name!r}: must be one of {_listed(EMBEDDERS)}")
+
+
+def _listed(choices: tuple[str, ...]) -> str:
+    return ", ".join(repr(choice) for choice in choices)
 
 
 def build_pipeline(
@@ -57,6 +60,8 @@ def shared_pipeline(settings: DetectSettings | None = None) -> FacePipeline:
 
 
 __all__ = [
+    "DETECTORS",
+    "EMBEDDERS",
     "Box",
     "Detection",
     "FacePipeline",

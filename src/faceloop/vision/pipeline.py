@@ -45,6 +45,14 @@ class FacePipeline:
         min_face: int = 40,
         max_detect_pixels: int = 4_000_000,
     ) -> None:
+        # the settings file is checked when a workspace opens; a pipeline built by hand must
+        # not turn a zero into a ZeroDivisionError or a negative into a photo with no faces
+        if not min_face > 0:
+            raise ValueError(f"min_face must be a positive number of pixels, not {min_face!r}")
+        if not max_detect_pixels > 0:
+            raise ValueError(
+                f"max_detect_pixels must be a positive number of pixels, not {max_detect_pixels!r}"
+            )
         self.detector = detector
         self.landmarker = landmarker
         self.embedder = embedder

@@ -7,11 +7,14 @@ One object holds every tunable so that no threshold is buried in code: the file 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faceloop.options import GuessOrder
 from faceloop.vision.settings import DetectSettings
 
 SETTINGS_FILE = "faceloop.toml"
@@ -22,37 +25,49 @@ class SettingsError(ValueError):
     """The settings file cannot be used; the message names the file and the key."""
 
 
+#: what `faceloop train` can train (faceloop.learn.store.KINDS, named here so that reading the
+#: settings does not load torch)
+MODEL_KINDS = ("head", "cnn")
+
+
 @dataclass(frozen=True)
 class ImportSettings:
-    max_pixels: int = 50_000_000
-    max_file_mb: int = 200
-    near_copy_bits: int = 6
-    workers: int = 0
+    #: PIL refuses above about 179 megapixels by default; a gigapixel panorama is the most a
+    #: user could mean
+    max_pixels: int = field(default=50_000_000, metadata={"range": (10_000, 1_000_000_000)})
+    max_file_mb: int = field(default=200, metadata={"range": (1, 10_000)})
+    #: of 64 bits; beyond about a third of them, different photos look like copies
+    near_copy_bits: int = field(default=6, metadata={"range": (0, 24)})
+    workers: int = field(default=0, metadata={"range": (0, 512)})
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    kind: str = "head"
-    min_per_class: int = 30
-    other_ratio: float = 0.3
-    retrain_after: int = 200
-    recluster_after: int = 100
+    kind: str = field(default="head", metadata={"choices": MODEL_KINDS})
+    min_per_class: int = field(default=30, metadata={"range": (1, 1_000_000)})
+    #: a share of the training set: all of it "other" would leave no one to learn
+    other_ratio: float = field(default=0.3, metadata={"range": (0.0, 0.95)})
+    #: 0 turns retraining and re-grouping after decisions off
+    retrain_after: int = field(default=200, metadata={"range": (0, 10_000_000)})
+    recluster_after: int = field(default=100, metadata={"range": (0, 10_000_000)})
     adapt_groups: bool = True
-    top_k: int = 5
-    confirm_order: str = "confident"
-    identify_threshold: float = -1.0
+    top_k: int = field(default=5, metadata={"range": (1, 100)})
+    confirm_order: str = field(default="confident", metadata={"choices": GuessOrder})
+    #: a model's score is a probability; a negative one means "the model's own threshold"
+    identify_threshold: float = field(default=-1.0, metadata={"range": (-1.0, 1.0)})
 
 
 @dataclass(frozen=True)
 class ServeSettings:
     """How `faceloop serve` treats its visitors: sessions, proxies and request sizes."""
 
-    session_idle_hours: int = 168
-    session_max_days: int = 30
+    session_idle_hours: int = field(default=168, metadata={"range": (1, 24 * 366)})
+    session_max_days: int = field(default=30, metadata={"range": (1, 3660)})
     secure_cookies: bool = False
-    trusted_proxies: tuple[str, ...] = ()
-    max_json_kb: int = 1024
-    max_upload_mb: int = 2048
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata={"check": "networks"})
+    #: the app's own requests are a few kilobytes; 100 MB is far beyond any of them
+    max_json_kb: int = field(default=1024, metadata={"range": (16, 102_400)})
+    max_upload_mb: int = field(default=2048, metadata={"range": (1, 100_000)})
 
 
 @dataclass(frozen=True)
@@ -101,23 +116,90 @@ class Settings:
 
 
 def _section(kind: type, raw: dict[str, Any], source: str) -> Any:
-    defaults = kind()
-    known = {f.name for f in dataclasses.fields(kind)}
+    fields = {f.name: f for f in dataclasses.fields(kind)}
     values = {}
     for key, value in raw.items():
-        if key not in known:
+        if key not in fields:
             raise SettingsError(f"{source}: unknown setting '{key}'")
-        values[key] = _checked(source, key, value, getattr(defaults, key))
+        problem = _problem(fields[key], value)
+        if problem:
+            raise SettingsError(f"{source} {key} = {_shown(value)}: {problem}")
+        values[key] = _as_stored(fields[key], value)
     return kind(**values)
 
 
+def _problem(spec: dataclasses.Field, value: Any) -> str | None:
+    """What is wrong with a value for this field, as the end of one line; None if nothing.
+
+    The allowed values come from the field's metadata (beside its default in the dataclass),
+    so a key's limits are written once."""
+    default = spec.default
+    meta = spec.metadata
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if "choices" in meta:
+        choices = tuple(str(c) for c in meta["choices"])
+        if isinstance(value, str) and value in choices:
+            return None
+        return "must be one of " + ", ".join(_shown(c) for c in choices)
+    if isinstance(default, int):
+        low, high = meta.get("range", (None, None))
+        if isinstance(value, int) and not isinstance(value, bool) and _within(value, low, high):
+            return None
+        return f"must be a whole number from {_number(low)} to {_number(high)}"
+    if isinstance(default, float):
+        low, high = meta.get("range", (None, None))
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and _within(value, low, high):
+            return None
+        return f"must be a number from {low} to {high}"
+    if meta.get("check") == "networks":
+        return _networks_problem(value)
+    if not isinstance(value, type(default)):
+        return f"must be {type(default).__name__}, not {type(value).__name__}"
+    return None
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    # NaN (which TOML allows) is within no range
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _number(value: int) -> str:
+    """A whole number as TOML may write it: 1_000_000 rather than 1000000."""
+    return f"{value:_}" if abs(value) >= 10_000 else str(value)
+
+
+def _networks_problem(value: Any) -> str | None:
+    example = '["127.0.0.1", "10.0.0.0/8"]'
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return f"must be a list of IP addresses or networks, like {example}"
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"{_shown(item)} is not an IP address or network, like {example}"
+    return None
+
+
+def _as_stored(spec: dataclasses.Field, value: Any) -> Any:
+    """The checked value as the dataclass holds it (a float field given 1 holds 1.0)."""
+    if isinstance(spec.default, float):
+        return float(value)
+    if isinstance(spec.default, tuple):
+        return tuple(value)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value written as it would be in the TOML file."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _checked(source: str, key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(default, tuple) and isinstance(value, list):
-        if not all(isinstance(item, str) for item in value):
-            raise SettingsError(f"{source}: '{key}' must be a list of strings")
-        value = tuple(value)
     if type(value) is not type(default):
         raise SettingsError(
             f"{source}: '{key}' must be {type(default).__name__}, not {type(value).__name__}"
