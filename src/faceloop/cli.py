@@ -626,8 +626,8 @@ def export(
         except OSError as exc:
             _say_error(from_os_error(exc, out) or exc)
             raise typer.Exit(1) from None
-        except ExportError as exc:
-            errors.print(f"[red]error:[/red] {exc}")
+        except (ExportError, WorkspaceError) as exc:
+            _say_error(exc)
             raise typer.Exit(1) from None
     _print_export(result, plan)
 

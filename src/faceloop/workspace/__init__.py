@@ -24,7 +24,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -95,6 +95,8 @@ class Workspace:
     blobs: BlobStore
     #: opened on a read-only mount for a command that only reads: every write is refused
     read_only: bool = False
+    #: keeps the opened database file's inode alive, so a new file can never pass for it
+    database_watch: DatabaseWatch | None = field(default=None, repr=False)
 
     @property
     def models_dir(self) -> Path:
@@ -126,6 +128,8 @@ class Workspace:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.database_watch is not None:
+            self.database_watch.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -193,7 +197,8 @@ def open_workspace(
         _ensure_owner(sessions)
         for name in ("blobs", "models", "reports", "locks"):
             (root / name).mkdir(exist_ok=True)
-        _watch_database_file(engine, database)
+        watch = DatabaseWatch(database)
+        event.listen(engine, "checkout", watch.check)
     except WorkspaceError:
         engine.dispose()
         raise
@@ -206,7 +211,9 @@ def open_workspace(
         if fault is not None:
             raise fault from exc
         raise WorkspaceError(f"the workspace {root} cannot be used: {exc}") from exc
-    ws = Workspace(root, settings, engine, sessions, BlobStore(root / "blobs"))
+    ws = Workspace(
+        root, settings, engine, sessions, BlobStore(root / "blobs"), database_watch=watch
+    )
     _follow_changes(ws)
     return ws
 
@@ -251,28 +258,35 @@ def _translate_faults(engine: Engine, root: Path) -> None:
     event.listen(engine, "handle_error", translate)
 
 
-def _watch_database_file(engine: Engine, database: Path) -> None:
-    """Refuse every connection once the file at the database's path is not the one opened.
+class DatabaseWatch:
+    """Refuses every connection once the file at the database's path is not the one opened.
 
     SQLite keeps reading and writing the file it opened: deleted, it lives on unseen until the
     last connection closes, and whatever was decided meanwhile is gone at the next start;
     replaced (a backup moved over it), the new file is ignored by the old connections and
-    mixed with them by new ones. One `stat` at each checkout (microseconds) sees both."""
-    opened = _identity(database)
+    mixed with them by new ones. A `stat` of the path at each checkout (microseconds) against
+    a descriptor held open on the file sees both: the descriptor keeps the old inode alive,
+    so a new file can never be given its number and pass for it."""
 
-    def check(_dbapi_connection: object, _record: object, _proxy: object) -> None:
-        if _identity(database) != opened:
-            raise database_replaced(database)
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._fd: int | None = os.open(database, os.O_RDONLY)
 
-    event.listen(engine, "checkout", check)
+    def check(self, *_checkout: object) -> None:
+        if self._fd is None:
+            return
+        opened = os.fstat(self._fd)
+        try:
+            now = self.database.stat()
+        except FileNotFoundError:
+            raise database_replaced(self.database) from None
+        if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+            raise database_replaced(self.database)
 
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return info.st_dev, info.st_ino
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def note_change(session: Session, kind: str) -> None:
