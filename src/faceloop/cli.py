@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -50,18 +50,19 @@ WorkspaceOption = Annotated[
 ]
 
 
-def _open(workspace: Path | None) -> Workspace:
+def _open(workspace: Path | None, *, read_only_ok: bool = False) -> Workspace:
+    """The workspace, or one line on why not. Commands that only read pass `read_only_ok`, so
+    a workspace on a read-only mount still answers them."""
     try:
-        return open_workspace(workspace)
+        return open_workspace(workspace, read_only_ok=read_only_ok)
     except WorkspaceError as exc:
-        _workspace_error(exc)
+        _say_error(exc)
+        raise typer.Exit(2) from None
 
 
-def _workspace_error(exc: WorkspaceError) -> NoReturn:
-    """One line however narrow the terminal (a path and a setting do not fit in 80 columns),
-    so a script can read it and a person sees the key beside its value; exit code 2."""
+def _say_error(exc: BaseException) -> None:
+    """One line however wide the terminal: a script greps it, a person reads it whole."""
     errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-    raise typer.Exit(2) from None
 
 
 @app.command()
@@ -72,7 +73,8 @@ def init(
     try:
         ws = init_workspace(directory)
     except WorkspaceError as exc:
-        _workspace_error(exc)
+        _say_error(exc)
+        raise typer.Exit(2) from None
     with ws:
         console.print(f"Workspace ready at [bold]{ws.root}[/bold]")
         console.print(f"Settings: {ws.root / 'faceloop.toml'}")
@@ -84,7 +86,7 @@ def status(workspace: WorkspaceOption = None) -> None:
     """Counts of photos, faces and people, and what is left to do."""
     from faceloop.review.overview import overview
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only_ok=True) as ws:
         o = overview(ws, limit=None)
         queued = _queued_jobs(ws)
     table = Table(title=f"faceloop workspace {ws.root}", show_header=False)
@@ -470,7 +472,7 @@ def models(workspace: WorkspaceOption = None) -> None:
     """The trained models with their figures and parents."""
     from faceloop.learning.summaries import model_summaries
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only_ok=True) as ws:
         rows = model_summaries(ws)
     if not rows:
         console.print("No models yet: label faces, then `faceloop train`.")
@@ -584,6 +586,7 @@ def export(
     from faceloop.datasets.export import DatasetOptions, export_workspace, plan_export
     from faceloop.export import ExportError
     from faceloop.options import OptionError
+    from faceloop.workspace.faults import from_os_error
 
     try:
         options = DatasetOptions.from_text(
@@ -602,7 +605,7 @@ def export(
         message = exc.flag_message() if isinstance(exc, OptionError) else str(exc)
         errors.print(f"[red]error:[/red] {message}")
         raise typer.Exit(2) from None
-    with _open(workspace) as ws:
+    with _open(workspace, read_only_ok=True) as ws:
         try:
             plan = plan_export(ws, options)
         except ValueError as exc:
@@ -623,8 +626,11 @@ def export(
         except KeyboardInterrupt:
             errors.print(f"[red]interrupted[/red]: nothing was written under a final name in {out}")
             raise typer.Exit(130) from None
-        except (ExportError, OSError) as exc:
-            errors.print(f"[red]error:[/red] {exc}")
+        except OSError as exc:
+            _say_error(from_os_error(exc, out) or exc)
+            raise typer.Exit(1) from None
+        except (ExportError, WorkspaceError) as exc:
+            _say_error(exc)
             raise typer.Exit(1) from None
     _print_export(result, plan)
 
@@ -864,4 +870,21 @@ def _redetect_summary(summary) -> list[str]:
 
 
 def main() -> None:
-    app()
+    """The `faceloop` command. A full disk, a read-only mount or a database file replaced
+    under a running command stops any command: one line and exit code 1, never a traceback;
+    what was stored before stays stored."""
+    import sys
+
+    from faceloop.workspace.faults import from_os_error
+
+    try:
+        app()
+    except WorkspaceError as exc:
+        _say_error(exc)
+        sys.exit(1)
+    except OSError as exc:
+        fault = from_os_error(exc, exc.filename or "its folder")
+        if fault is None:
+            raise
+        _say_error(fault)
+        sys.exit(1)

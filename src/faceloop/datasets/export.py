@@ -75,6 +75,7 @@ from faceloop.labels.people import people_named
 from faceloop.learning.training_data import person_roots
 from faceloop.options import ExportCrop, ExportFormat, SplitRule, choose
 from faceloop.workspace import Workspace
+from faceloop.workspace.faults import from_os_error
 
 FORMATS: tuple[str, ...] = tuple(ExportFormat)
 #: what the format writers call each crop choice
@@ -570,7 +571,15 @@ def export_workspace(
     else:
         writer_options = ExportOptions(**common)
     tell = (lambda done: progress(done, total)) if progress is not None else None
-    summary = _WRITERS[options.format](
-        stream_faces(ws, plan, options.crop), out_dir, writer_options, progress=tell
-    )
+    try:
+        summary = _WRITERS[options.format](
+            stream_faces(ws, plan, options.crop), out_dir, writer_options, progress=tell
+        )
+    except OSError as exc:
+        # the partial folder is gone by now; a full disk or a read-only mount is no bug of
+        # the export and says so in words (a job's message, the command's one line)
+        fault = from_os_error(exc, out_dir)
+        if fault is None:
+            raise
+        raise fault from exc
     return WorkspaceExport(summary, plan, time.monotonic() - started, plan.notes)

@@ -9,6 +9,7 @@ into OUT.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 
@@ -142,7 +143,12 @@ class ExportRun:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            self._manifest.close()
+            # the partial folder goes whatever closing its files says: on a full disk closing
+            # the manifest flushes into the same full disk and fails too, and that second
+            # error must not leave the half export behind, nor hide the first
+            with suppress(OSError):
+                self._manifest.close()
             if self._sheets is not None:
-                self._sheets.close()
+                with suppress(OSError):
+                    self._sheets.close()
             self.staging.abort()

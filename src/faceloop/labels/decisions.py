@@ -10,6 +10,13 @@ P: the face goes back to the queue rather than falling back to an older, overrul
 
 A transaction that records human decisions is noted as a `HUMAN_DECISIONS` change, so whatever
 follows enough of them (re-grouping, retraining) starts once it commits, from any caller.
+
+Order is the order of the ids, never of the clock: a clock set back (by hand, by NTP after a
+drift, a laptop's battery) must not make an older decision win or an undo take back the wrong
+one. The activity list is paged by time, though, and merges decisions with changes to people,
+so each action's stamp is made later than every event stored before it (`keep_in_order`): the
+stamps then follow the ids even while the clock runs backwards, and only say "no earlier than"
+until it catches up.
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Decision, FaceLabel, undone_ids, utcnow
+from faceloop.db.models import Decision, FaceLabel, PersonEvent, undone_ids, utcnow
 from faceloop.options import UNDO, FaceVerdict
 from faceloop.workspace import note_change
 
@@ -41,6 +49,10 @@ NOT_COUNTED_VERDICTS = (SKIP,)
 NOT_COUNTED_ORIGINS = ("import",)
 #: faces per IN (...) list in one statement
 CHUNK = 500
+#: how much later than the latest event an action is stamped when the clock says earlier
+TICK = timedelta(microseconds=1)
+#: the tables of events that the activity list merges by time
+EVENT_TABLES = (Decision, PersonEvent)
 
 
 def new_batch() -> str:
@@ -129,6 +141,7 @@ def decide_all(
             for v in verdicts
         ],
     )
+    keep_in_order(session, Decision, ids[0], now)
     newest: dict[int, tuple[int, Verdict]] = {}
     rejected: set[int] = set()
     for decision_id, v in zip(ids, verdicts, strict=True):
@@ -212,11 +225,38 @@ def _undo_all(
             for target, face in targets
         ],
     )
+    keep_in_order(session, Decision, ids[0], now)
     recompute_labels(session, {face for _, face in targets})
     note_change(session, HUMAN_DECISIONS)
     return [
         Recorded(i, face, batch, target) for i, (target, face) in zip(ids, targets, strict=True)
     ]
+
+
+def keep_in_order(
+    session: Session, table: type[Decision] | type[PersonEvent], first_id: int, stamp: datetime
+) -> datetime:
+    """Stamp the events just inserted into `table` (ids from `first_id` on, all this
+    transaction's, since it holds the write lock) later than every event before them in
+    either table, when the clock says otherwise; returns their stamp. Run after the insert,
+    not before: only then can no other writer slip an event in between. Two indexed reads."""
+    latest = [
+        session.scalar(
+            select(func.max(t.created_at)).where(t.id < first_id)
+            if t is table
+            else select(func.max(t.created_at))
+        )
+        for t in EVENT_TABLES
+    ]
+    before = max((at for at in latest if at is not None), default=None)
+    if before is None or before < stamp:
+        return stamp
+    stamp = before + TICK
+    session.execute(update(table).where(table.id >= first_id).values(created_at=stamp))
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, table) and instance.id >= first_id:
+            session.expire(instance, ["created_at"])
+    return stamp
 
 
 def decisions_since(session: Session, mark: int) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import FaceLabel, Person, PersonAlias, PersonEvent, PersonTag, Tag
-from faceloop.labels.decisions import PERSON
+from faceloop.db.models import FaceLabel, Person, PersonAlias, PersonEvent, PersonTag, Tag, utcnow
+from faceloop.labels.decisions import PERSON, keep_in_order
 from faceloop.labels.people import (
     NameTaken,
     merged_person_ids,
@@ -268,7 +268,11 @@ def _members(session: Session, person_id: int) -> set[int]:
 
 
 def _event(session: Session, person_id: int, kind: str, detail: dict, user_id: int | None) -> int:
-    event = PersonEvent(person_id=person_id, kind=kind, detail=detail, user_id=user_id)
+    now = utcnow()
+    event = PersonEvent(
+        person_id=person_id, kind=kind, detail=detail, user_id=user_id, created_at=now
+    )
     session.add(event)
     session.flush()
+    keep_in_order(session, PersonEvent, event.id, now)
     return event.id

@@ -16,6 +16,8 @@ from faceloop.ingest.uploads import NotAPhoto
 from faceloop.labels.labelling import SamePersonInPhoto
 from faceloop.labels.people import NameTaken
 from faceloop.web.templating import render_error
+from faceloop.workspace import DatabaseReplaced, DiskFull, ReadOnlyWorkspace, WorkspaceError
+from faceloop.workspace.faults import from_os_error
 
 log = logging.getLogger("faceloop.web")
 
@@ -32,6 +34,7 @@ CODES = {
     429: "too_many_requests",
     500: "server_error",
     503: "busy",
+    507: "disk_full",
 }
 
 
@@ -121,6 +124,34 @@ def install(app: FastAPI) -> None:
     async def busy(request: Request, exc: OperationalError) -> Response:
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
         return error_response(request, 503, "the database is busy; try again in a moment")
+
+    install_fault_handlers(app)
+
+
+#: what each fault of the ground under the workspace answers: the request cannot succeed
+#: until someone frees space, remounts or restarts, and nothing it did was half-stored
+FAULT_STATUS = {DiskFull: 507, ReadOnlyWorkspace: 503, DatabaseReplaced: 503}
+
+
+def install_fault_handlers(app: FastAPI) -> None:
+    """A full disk, a read-only mount or a database file replaced under the server answers
+    with its own status and one-line message (507 "the disk is full: ...", 503 "... restart
+    faceloop"), not 500 "something went wrong": the person can act on it. An OSError of the
+    same kind from code that writes files itself (uploads, exports) is answered the same;
+    any other OSError is re-raised to the handler of unexpected errors."""
+
+    @app.exception_handler(WorkspaceError)
+    async def workspace_fault(request: Request, exc: WorkspaceError) -> Response:
+        status = next((s for kind, s in FAULT_STATUS.items() if isinstance(exc, kind)), 503)
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, status, str(exc))
+
+    @app.exception_handler(OSError)
+    async def os_fault(request: Request, exc: OSError) -> Response:
+        fault = from_os_error(exc, exc.filename or "the workspace")
+        if fault is None:
+            raise exc
+        return await workspace_fault(request, fault)
 
 
 def _text(exc: Exception) -> str:

@@ -1,7 +1,10 @@
 """Content-addressed storage of photos and face chips: a blob's key is the SHA-256 of its bytes.
 
 The same bytes are stored once however often they are imported. Writes go to a temporary name
-and are renamed into place, so a reader (or a crash) never sees half a file under a real key.
+and are renamed into place, so a reader (or a crash) never sees half a file under a real key,
+and a write the disk has no room for (or a read-only mount refuses) leaves no temporary behind
+and stops the caller with `DiskFull` or `ReadOnlyWorkspace`: a full disk fails every photo after
+it too, so carrying on would only report each of them as broken.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import os
 import re
 import tempfile
 from pathlib import Path
+
+from faceloop.workspace.faults import from_os_error
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -35,6 +40,16 @@ class BlobStore:
         target = self.path(key)
         if target.exists():
             return
+        try:
+            self._write(target, data)
+        except OSError as exc:
+            fault = from_os_error(exc, self.root.parent)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    @staticmethod
+    def _write(target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
