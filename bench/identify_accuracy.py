@@ -13,7 +13,7 @@ photo's centre (LFW photos are centred on the named person). Per fold, stratifie
   which faceloop computes to within 5e-7), so no second, slower detection pass is needed.
 
     .venv/bin/python bench/identify_accuracy.py [DATA] [--min-photos 10] [--workspace DIR]
-        [--face centre|largest]
+        [--face centre|largest] [--workers N]
 
 `--face largest` takes each photo's largest face instead (ties: nearest the centre), as
 `../shared/data/eastasian` is labelled. For the head it also prints how many faces are named
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--face", choices=("centre", "largest"), default="centre")
+    parser.add_argument("--workers", type=int, default=None, help="import worker processes")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.workspace or Path(scratch) / "ws"
         started = time.perf_counter()
         with init_workspace(folder) as ws:
-            summary = import_photos(ws, photos)
+            summary = import_photos(ws, photos, workers=args.workers)
             print(
                 f"{len(photos)} photos of people with >= {args.min_photos} in {args.data}: "
                 f"{summary.imported} imported now, {summary.failed} failed "

@@ -73,7 +73,10 @@ def test_ingest_prints_its_figures_and_what_it_skipped(messy_set: Path) -> None:
 
 def test_identify_accuracy_scores_the_photos_it_could_read(messy_set: Path, capsys) -> None:
     script = bench_module("identify_accuracy")
-    assert script.main([str(messy_set), "--min-photos", "5", "--cnn-folds", "0"]) == 0
+    assert (
+        script.main([str(messy_set), "--min-photos", "5", "--cnn-folds", "0", "--workers", "1"])
+        == 0
+    )
     output = capsys.readouterr().out
     assert_skip_report(output)
     assert "24 photos with a face, 4 people" in output
