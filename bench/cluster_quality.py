@@ -1,6 +1,11 @@
-"""Grouping quality on a workspace that imported LFW (`faceloop import lfw-devtrain -r`).
+"""Grouping quality on a workspace that imported LFW (`faceloop import lfw-devtrain -r`), or on
+any folder-per-person set, imported here into a temporary workspace first.
 
-    .venv/bin/python bench/cluster_quality.py WORKSPACE [--min-photos 5] [--seed 0]
+    .venv/bin/python bench/cluster_quality.py WORKSPACE|DATASET [--min-photos 5] [--seed 0]
+        [--workers N]
+
+A DATASET's files that are not photos, that faceloop cannot read and photos with no face are
+left out and named in a skip report before the figures.
 
 Truth: a photo's folder names its person, who is the photo's largest face (ties: nearest the
 centre); other faces are unknown background people. Faces of people with at least --min-photos
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path, PurePath
 
@@ -24,6 +31,9 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 from faceloop.cluster import fit_projection, group_faces, learn_threshold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from photo_set import PhotoSetError, import_skips, read_set
 
 
 def load(workspace: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,17 +96,51 @@ def accepted(x: np.ndarray, people: np.ndarray, rate: float) -> float:
     return float((d[same] <= np.quantile(d[~same], rate)).mean())
 
 
-def main() -> None:
+def import_dataset_here(dataset: Path, into: Path, workers: int | None) -> None:
+    """Import a folder-per-person set unlabelled (the truth is read from the paths) and print
+    what was skipped."""
+    from faceloop.ingest.run import import_photos
+    from faceloop.workspace import init_workspace
+
+    photo_set = read_set(dataset)
+    with init_workspace(into) as ws:
+        summary = import_photos(ws, photo_set.photos, workers=workers)
+        print(f"imported {summary.imported} photos, {summary.faces} faces from {dataset}")
+        total = len(photo_set.photos) + len(photo_set.not_photos)
+        print(import_skips(ws, photo_set, photo_set.photos).report(total))
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("workspace", type=Path)
+    parser.add_argument("workspace", type=Path, help="a workspace, or a folder-per-person set")
     parser.add_argument("--min-photos", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--workers", type=int, default=None, help="import worker processes")
+    args = parser.parse_args(argv)
 
-    x, images, people = load(args.workspace)
+    if (args.workspace / "faceloop.db").exists():
+        return measure(args.workspace, args)
+    with tempfile.TemporaryDirectory(prefix="faceloop-cluster-quality-") as scratch:
+        try:
+            import_dataset_here(args.workspace, Path(scratch) / "ws", args.workers)
+        except PhotoSetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return measure(Path(scratch) / "ws", args)
+
+
+def measure(workspace: Path, args: argparse.Namespace) -> int:
+    x, images, people = load(workspace)
     counts = np.bincount(people[people >= 0])
     photos_of = np.where(people >= 0, counts[np.maximum(people, 0)], 0)
     many = np.flatnonzero(counts >= args.min_photos)
+    if len(many) < 4:
+        print(
+            f"error: {len(many)} people with {args.min_photos}+ photos with a face: half learn "
+            "and half are scored, so at least 4 are needed",
+            file=sys.stderr,
+        )
+        return 2
     rng = np.random.default_rng(args.seed)
     fit_people = rng.choice(many, len(many) // 2, replace=False)
     fit = np.isin(people, fit_people)
@@ -128,7 +172,8 @@ def main() -> None:
             f"held-out same-person pairs accepted at {rate:g} false matches: "
             f"{before:.4f} -> {after:.4f}"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

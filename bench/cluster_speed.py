@@ -103,6 +103,9 @@ def main() -> None:
     }
     for name, mask in per_person.items():
         wanted = np.flatnonzero(mask)
+        if not len(wanted):
+            print(f"  people with {name:>6} faces: none at {args.faces:,} faces")
+            continue
         faces = np.isin(people, wanted)
         grouped = (grouping.labels[faces] >= 0).mean()
         counts = [

@@ -13,12 +13,16 @@ photo's centre (LFW photos are centred on the named person). Per fold, stratifie
   which faceloop computes to within 5e-7), so no second, slower detection pass is needed.
 
     .venv/bin/python bench/identify_accuracy.py [DATA] [--min-photos 10] [--workspace DIR]
-        [--face centre|largest]
+        [--face centre|largest] [--workers N]
 
 `--face largest` takes each photo's largest face instead (ties: nearest the centre), as
 `../shared/data/eastasian` is labelled. For the head it also prints how many faces are named
 at 99% precision, with "unknown" below a threshold chosen on a fifth of each fold's training
 faces (`choose_threshold`, as training does), never on the faces it is scored on.
+
+DATA is any folder with a folder of photos per person. Files that are not photos, that faceloop
+cannot read and photos with no face are left out and named in a skip report; a person left with
+fewer photos than folds is still scored (on the folds their photos fall in).
 
 Prints figures; not a test. Target: head top-1 >= 98.5%.
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -43,18 +48,12 @@ from faceloop.learn import CnnClassifier, EmbeddingHead, choose_threshold, strat
 from faceloop.learning.train import crops
 from faceloop.workspace import Workspace, init_workspace
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from photo_set import PhotoSetError, import_skips, read_set
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw-devtrain"
 FOLDS = 5
 TOLERANCE = 0.6
-
-
-def chosen_photos(data: Path, min_photos: int) -> list[Path]:
-    photos = []
-    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
-        files = sorted(p for p in folder.iterdir() if p.is_file())
-        if len(files) >= min_photos:
-            photos.extend(files)
-    return photos
 
 
 def chosen_faces(ws: Workspace, pick: str) -> tuple[list[str], np.ndarray, list[str]]:
@@ -112,7 +111,7 @@ def nearest_known(train: np.ndarray, train_y: np.ndarray, test: np.ndarray) -> n
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", type=Path, nargs="?", default=DEFAULT_DATA)
     parser.add_argument("--min-photos", type=int, default=10)
@@ -122,21 +121,36 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--face", choices=("centre", "largest"), default="centre")
-    args = parser.parse_args()
+    parser.add_argument("--workers", type=int, default=None, help="import worker processes")
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-
-    photos = chosen_photos(args.data, args.min_photos)
+    try:
+        photo_set = read_set(args.data, args.min_photos)
+    except PhotoSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    photos = photo_set.photos
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.workspace or Path(scratch) / "ws"
         started = time.perf_counter()
         with init_workspace(folder) as ws:
-            summary = import_photos(ws, photos)
+            summary = import_photos(ws, photos, workers=args.workers)
             print(
                 f"{len(photos)} photos of people with >= {args.min_photos} in {args.data}: "
                 f"{summary.imported} imported now, {summary.failed} failed "
                 f"({time.perf_counter() - started:.0f} s)"
             )
+            print(
+                import_skips(ws, photo_set, photos).report(len(photos) + len(photo_set.not_photos))
+            )
             names, X, crop_keys = chosen_faces(ws, args.face)
+            if len(set(names)) < 2 or len(names) < FOLDS:
+                print(
+                    f"error: {len(names)} photos of {len(set(names))} people with a face: "
+                    f"{FOLDS}-fold identification needs at least two people and {FOLDS} photos",
+                    file=sys.stderr,
+                )
+                return 2
             classes = sorted(set(names))
             y = np.array([classes.index(n) + 1 for n in names])
             print(
@@ -146,6 +160,7 @@ def main() -> None:
             )
             folds = stratified_folds(y, args.seed)
             report(args, ws, X, y, crop_keys, folds)
+    return 0
 
 
 def named_at_precision(args, model, X_train, y_train, X_test, y_test) -> tuple[int, int]:
@@ -209,4 +224,4 @@ def report(args, ws: Workspace, X, y, crop_keys, folds) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,9 @@ the original way, in one run.
         [--fill 12] [--no-original]
 
 The command line over `faceloop.testing.simulate`, whose docstring says what is counted and how
-the oracle and the original workflow work.
+the oracle and the original workflow work. DATASET is any folder-per-person set: files that are
+not photos, that faceloop cannot read and photos with no face are left out of the simulation and
+named in a skip report before the figures.
 """
 
 from __future__ import annotations
@@ -17,7 +19,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from faceloop.testing.simulate import FILL, SimulationError, report, select_people, simulate
+from faceloop.testing.simulate import (
+    FILL,
+    SimulationError,
+    cached_import,
+    report,
+    select_people,
+    simulate,
+)
+from faceloop.workspace import open_workspace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from photo_set import PhotoSet, import_skips, read_set
 
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "faceloop-simulate"
 
@@ -54,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     photos = sum(len(p) for p in people.values())
     print(f"{args.dataset}: {len(people)} people with {args.min_photos}+ photos, {photos:,} photos")
+    args.workspace.mkdir(parents=True, exist_ok=True)
+    print(
+        skip_report(args.dataset, people, cached_import(people, args.workspace, args.workers, say))
+    )
     outcomes, baseline = simulate(
         people,
         args.workspace,
@@ -68,6 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report(outcomes, baseline))
     return 0
+
+
+def skip_report(dataset: Path, people: dict[str, list[Path]], imported: Path) -> str:
+    """What the simulation leaves out, read from the (cached) import it runs on; the import
+    is the one `simulate` then reuses, so nothing is imported twice."""
+    whole = read_set(dataset, 1)
+    chosen = PhotoSet(
+        dataset,
+        people,
+        [f for f in whole.not_photos if f.parent.name in people],
+    )
+    files = [f.resolve() for f in chosen.photos]
+    with open_workspace(imported) as ws:
+        return import_skips(ws, chosen, files).report(len(files) + len(chosen.not_photos))
 
 
 if __name__ == "__main__":
