@@ -121,7 +121,7 @@ def import_dataset(
     summary.format = reader.format
     root = path if path.is_dir() else path.parent
     with import_lock(ws) as owner:
-        recover_interrupted(ws)
+        recover_interrupted(ws, owner)
         run = _Run(ws, owner, root, kind, summary, report)
         batch: list[ImportedFace] = []
         for face in reader:
@@ -337,7 +337,7 @@ class _Run:
             else:
                 self._decide(session, stored.face_ids[item.chosen], face, item.verdict, item.name)
 
-        store_photo(
+        stored = store_photo(
             self.ws,
             self.owner,
             PhotoToStore(item.sha, face.image, item.phash, item.width, item.height, item.format),
@@ -345,6 +345,10 @@ class _Run:
             Origin(self.source_id, self._where(face), self._folder(face)),
             then=label,
         )
+        if stored.already_stored:
+            raise _Refused(
+                "another import stored this photo at the same moment; import again to label it"
+            )
         if item.chosen is None:
             raise _Refused(
                 f"{len(faces)} faces in this photo and nothing says which is "

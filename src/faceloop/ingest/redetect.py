@@ -137,7 +137,7 @@ def redetect(
     with what the current settings find, keeping every face a person decided about."""
     started = time.monotonic()
     with _redetect_lock(ws), import_lock(ws) as owner:
-        recover_interrupted(ws)
+        recover_interrupted(ws, owner)
         wanted = select_photos(ws) if image_ids is None else list(image_ids)
         summary = RedetectSummary()
         told = RedetectProgress(total=len(wanted))

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import (
@@ -38,6 +38,7 @@ from faceloop.db.models import (
     ImageOrigin,
     Source,
 )
+from faceloop.db.upsert import insert_new
 from faceloop.ingest.analyse import (
     AnalysedPhoto,
     Unreadable,
@@ -47,7 +48,14 @@ from faceloop.ingest.analyse import (
 )
 from faceloop.ingest.near_copies import NearCopyIndex, same_photo, signature
 from faceloop.ingest.scan import PhotoFile, Problem, os_reason, scan
-from faceloop.ingest.store import FaceToStore, Origin, PhotoToStore, StoredPhoto, store_photo
+from faceloop.ingest.store import (
+    FaceToStore,
+    Origin,
+    PhotoToStore,
+    StoredPhoto,
+    drop_unclaimed,
+    store_photo,
+)
 from faceloop.labels.decisions import PERSON, decide
 from faceloop.labels.people import find_or_create_person
 from faceloop.vision import shared_pipeline
@@ -128,7 +136,7 @@ def import_photos(
     keep the person as a hint."""
     roots = [Path(p) for p in paths]
     with import_lock(workspace) as owner:
-        recover_interrupted(workspace)
+        recover_interrupted(workspace, owner)
         run = _ImportRun(workspace, owner, by_folder, person, source, progress)
         return run.execute(roots, recursive or by_folder, _worker_count(workspace, workers))
 
@@ -292,8 +300,11 @@ class _ImportRun:
             self._release_waiting(item.sha, result.reason)
             return
         original = self._near_copy_of(result)
-        image_id = self._store(item, result, near_copy_of=original)
-        if original is None:
+        stored = self._store(item, result, near_copy_of=original)
+        image_id = stored.image_id
+        if stored.already_stored:
+            self._duplicate(item.file, image_id)
+        elif original is None:
             self.near.add(image_id, result.phash)
             self.summary.imported += 1
             self.summary.faces += len(result.faces)
@@ -303,7 +314,7 @@ class _ImportRun:
             self.progress.faces += len(result.faces)
         else:
             self.summary.near_copies += 1
-            with self.ws.transaction() as session:
+            with self.ws.transaction(serialized=True) as session:
                 self._label(session, original, item.file)
         self._tell()
         for duplicate in self.waiting.pop(item.sha, []):
@@ -336,7 +347,7 @@ class _ImportRun:
             return None, faces
         return signature(image), faces
 
-    def _store(self, item: _Item, photo: AnalysedPhoto, near_copy_of: int | None) -> int:
+    def _store(self, item: _Item, photo: AnalysedPhoto, near_copy_of: int | None) -> StoredPhoto:
         """A new photo with its faces, labelled from its folder in the same transaction; a
         near copy is stored without faces (its original's stand for it)."""
         detector = self.ws.settings.detect.detector
@@ -369,28 +380,23 @@ class _ImportRun:
             then=label,
         )
         crash_if_asked()
-        return stored.image_id
+        return stored
 
     def _add_origin(self, session: Session, image_id: int, file: PhotoFile) -> None:
-        already = session.scalar(
-            select(ImageOrigin.id).where(
-                ImageOrigin.image_id == image_id,
-                ImageOrigin.source_id == self.source_id,
-                ImageOrigin.path == file.shown,
-            )
+        insert_new(
+            session,
+            ImageOrigin,
+            ["image_id", "source_id", "path"],
+            image_id=image_id,
+            source_id=self.source_id,
+            path=file.shown,
+            folder=_folder_of(file.shown),
         )
-        if already is None:
-            folder = _folder_of(file.shown)
-            session.add(
-                ImageOrigin(
-                    image_id=image_id, source_id=self.source_id, path=file.shown, folder=folder
-                )
-            )
 
     def _duplicate(self, file: PhotoFile, image_id: int) -> None:
         """The same bytes as a stored photo: remember where they were seen too, and let a
         folder name label the face if no one has labelled it yet."""
-        with self.ws.transaction() as session:
+        with self.ws.transaction(serialized=True) as session:
             self._add_origin(session, image_id, file)
             self._label(session, image_id, file)
         self.summary.exact_duplicates += 1
@@ -461,13 +467,8 @@ class _ImportRun:
 
 def _source_id(workspace: Workspace, kind: str, name: str) -> int:
     with workspace.transaction() as session:
-        found = session.scalar(select(Source.id).where(Source.kind == kind, Source.name == name))
-        if found is not None:
-            return found
-        source = Source(kind=kind, name=name, settings={})
-        session.add(source)
-        session.flush()
-        return source.id
+        insert_new(session, Source, ["kind", "name"], kind=kind, name=name, settings={})
+        return session.scalar(select(Source.id).where(Source.kind == kind, Source.name == name))
 
 
 def _load_near_copy_index(workspace: Workspace) -> NearCopyIndex:
@@ -510,32 +511,34 @@ def _owner_alive(workspace: Workspace, owner: str) -> bool:
     return False
 
 
+def _others_running(workspace: Workspace, owner: str | None) -> bool:
+    """Whether an import other than `owner` holds its lock now."""
+    if not workspace.locks_dir.exists():
+        return False
+    others = [
+        path.stem.removeprefix("import-")
+        for path in workspace.locks_dir.glob("import-*.lock")
+        if path.stem != f"import-{owner}"
+    ]
+    return any(_owner_alive(workspace, other) for other in others)
+
+
 def _folder_of(shown: str) -> str:
     return shown.rsplit("/", 1)[0] if "/" in shown else ""
 
 
-def recover_interrupted(workspace: Workspace) -> int:
+def recover_interrupted(workspace: Workspace, owner: str | None = None) -> int:
     """Delete blobs that an import killed mid-photo wrote but never recorded. Returns how many
-    were deleted."""
-    workspace.blobs.remove_temporaries()
+    were deleted. `owner` is the caller's own import; another one running now keeps its
+    journalled blobs and its half-written files."""
+    if not _others_running(workspace, owner):
+        workspace.blobs.remove_temporaries()
     removed = 0
-    with workspace.transaction() as session:
+    with workspace.transaction(serialized=True) as session:
         owners = session.scalars(select(BlobJournal.owner).distinct()).all()
-        for owner in owners:
-            if _owner_alive(workspace, owner):
+        for dead in owners:
+            if dead == owner or _owner_alive(workspace, dead):
                 continue
-            keys = session.scalars(select(BlobJournal.key).where(BlobJournal.owner == owner))
-            for key in keys.all():
-                if not _referenced(session, key):
-                    workspace.blobs.delete(key)
-                    removed += 1
-            session.execute(delete(BlobJournal).where(BlobJournal.owner == owner))
+            keys = session.scalars(select(BlobJournal.key).where(BlobJournal.owner == dead))
+            removed += drop_unclaimed(session, workspace.blobs, dead, keys.all())
     return removed
-
-
-def _referenced(session: Session, key: str) -> bool:
-    in_images = select(Image.id).where(Image.sha256 == key)
-    in_faces = select(Face.id).where(or_(Face.chip_key == key, Face.crop_key == key))
-    return bool(
-        session.scalar(select(func.count()).select_from(in_images.union_all(in_faces).subquery()))
-    )

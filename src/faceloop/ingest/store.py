@@ -7,7 +7,9 @@ between the blobs and the rows leaves journal entries, and the next import delet
 no row references (`faceloop.ingest.run.recover_interrupted`), so a killed import leaves no
 orphan files. The rows, the photo's origin and whatever the caller decides about the new faces
 (a folder's label, a dataset's label) are one transaction: a photo is stored whole or not at
-all, and a rerun finds it by its sha256 rather than storing it twice.
+all, and a rerun finds it by its sha256 rather than storing it twice. Two imports may store the
+same photo at the same moment: the image row is inserted only if its sha256 is new, and the
+import that comes second is told so (`StoredPhoto.already_stored`) and keeps nothing of its own.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import BlobJournal, Face, Image, ImageOrigin
+from faceloop.db.upsert import insert_new
 from faceloop.ingest.analyse import AnalysedFace
 from faceloop.workspace import Workspace
-from faceloop.workspace.blobs import sha256
+from faceloop.workspace.blobs import BlobStore, sha256
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class StoredPhoto:
     image_id: int
     #: in the order the faces were given
     face_ids: tuple[int, ...]
+    #: another import stored the same bytes first: `image_id` is its photo, and nothing of this
+    #: call (faces, origin, `then`) was stored
+    already_stored: bool = False
 
 
 def store_photo(
@@ -101,8 +107,11 @@ def store_photo(
             session.merge(BlobJournal(key=key, owner=owner))
     for key in keys:
         ws.blobs.put_as(key, blobs[key])
-    with ws.transaction() as session:
-        image = Image(
+    with ws.transaction(serialized=True) as session:
+        image_id = insert_new(
+            session,
+            Image,
+            ["sha256"],
             sha256=photo.sha256,
             phash=photo.phash,
             width=photo.width,
@@ -112,17 +121,19 @@ def store_photo(
             face_count=len(faces) if face_count is None else face_count,
             near_copy_of_id=photo.near_copy_of,
         )
-        session.add(image)
-        session.flush()
+        if image_id is None:
+            first = session.scalar(select(Image.id).where(Image.sha256 == photo.sha256))
+            drop_unclaimed(session, ws.blobs, owner, keys)
+            return StoredPhoto(first, (), already_stored=True)
         session.add(
             ImageOrigin(
-                image_id=image.id,
+                image_id=image_id,
                 source_id=origin.source_id,
                 path=origin.path,
                 folder=origin.folder,
             )
         )
-        stored = StoredPhoto(image.id, tuple(add_face_rows(session, image.id, faces)))
+        stored = StoredPhoto(image_id, tuple(add_face_rows(session, image_id, faces)))
         if then is not None:
             then(session, stored)
         session.execute(
@@ -173,3 +184,31 @@ def add_face_rows(session: Session, image_id: int, faces: Sequence[FaceToStore])
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
+
+
+def drop_unclaimed(session: Session, blobs: BlobStore, owner: str, keys: Sequence[str]) -> int:
+    """Forget `owner`'s journal entries for `keys` and delete the blobs that no row references
+    and no other import has journalled (it may be about to store a row naming one). Returns
+    how many were deleted. Run it in a serialized transaction, so no import journals a key
+    between the check and the delete."""
+    session.execute(
+        delete(BlobJournal).where(BlobJournal.owner == owner, BlobJournal.key.in_(keys))
+    )
+    removed = 0
+    for key in keys:
+        if not _claimed(session, key):
+            blobs.delete(key)
+            removed += 1
+    return removed
+
+
+def _claimed(session: Session, key: str) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(Image.sha256 == key)
+                | exists().where(or_(Face.chip_key == key, Face.crop_key == key))
+                | exists().where(BlobJournal.key == key)
+            )
+        )
+    )

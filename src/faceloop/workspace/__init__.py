@@ -33,6 +33,10 @@ from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from faceloop.db import connect, session_factory, upgrade
+from faceloop.db.migrate import current_revision, head_revision
+from faceloop.db.models import User
+from faceloop.db.upsert import serialize
 from faceloop.workspace.blobs import BlobStore
 from faceloop.workspace.config import (
     DATABASE_FILE,
@@ -52,9 +56,6 @@ from faceloop.workspace.faults import (
     is_read_only,
     read_only,
 )
-from faceloop.db import connect, session_factory, upgrade
-from faceloop.db.migrate import current_revision, head_revision
-from faceloop.db.models import User
 
 __all__ = [
     "DatabaseReplaced",
@@ -111,10 +112,14 @@ class Workspace:
         return self.root / "locks"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, serialized: bool = False) -> Iterator[Session]:
         """A session whose writes commit together when the block ends normally and roll back
-        otherwise: a half-made change never reaches the database."""
+        otherwise: a half-made change never reaches the database. `serialized` for a block that
+        decides what to write from what it reads, when another process may be deciding the
+        same (two imports of one photo): such blocks run one at a time."""
         with self.session_factory() as session, session.begin():
+            if serialized:
+                serialize(session)
             yield session
 
     def reader(self) -> Session:
