@@ -163,6 +163,14 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit with status 1 when any file failed, not only when nothing could be "
+            "imported (for scripts).",
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Import photos: store each once, find and embed the faces, label by folder if asked,
@@ -223,6 +231,9 @@ def import_(
             )
             raise typer.Exit(1)
         _group_new_faces(ws, group)
+        if strict and summary.failed:
+            errors.print(f"[red]{summary.failed:,} file(s) failed[/red] (--strict)")
+            raise typer.Exit(1)
 
 
 def _import_summary(summary) -> list[str]:

@@ -228,6 +228,14 @@ def test_cli_exit_status(tmp_path: Path) -> None:
     assert mixed.returncode == 0, mixed.stderr
     assert "Imported 2 photos" in mixed.stdout
     assert "Failed: 2" in mixed.stdout
+    # for scripts: the same run fails when anything failed, and still stores what it could
+    (bad / "c.jpg").write_bytes(b"\xff\xd8\xff")
+    strict = run_cli(
+        "import", str(bad), str(KNOWN / "biden"), "-r", "--strict", "-w", str(ws), "--workers", "1"
+    )
+    assert strict.returncode == 1, strict.stdout
+    assert "3 file(s) failed" in strict.stderr
+    assert "Imported 2 photos" in strict.stdout
     status = run_cli("status", "--workspace", str(ws))
     assert status.returncode == 0
     assert "photos" in status.stdout
