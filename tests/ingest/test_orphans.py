@@ -4,12 +4,16 @@ workers end with the process that started them."""
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from faceloop.workspace import init_workspace
 from tests.conftest import DATA, needs_data
@@ -96,3 +100,50 @@ def test_killing_an_import_ends_its_workers(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@needs_data
+def test_killing_the_server_during_an_upload_ends_its_workers(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    init_workspace(root).close()
+    settings = root / "faceloop.toml"
+    settings.write_text(re.sub(r"^workers = .*$", "workers = 2", settings.read_text(), flags=re.M))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/v1"
+    process = subprocess.Popen(
+        [FACELOOP, "serve", "--port", str(port), "--workspace", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _answers(f"{url}/health"), "the server")
+        upload = httpx.post(f"{url}/uploads").json()["upload_id"]
+        photos = sorted((DATA / "lfw-devtrain").glob("*/*.jpg"))[:150]
+        sent = [("files", (p.name, p.read_bytes(), "image/jpeg")) for p in photos]
+        assert httpx.post(f"{url}/uploads/{upload}/files", files=sent, timeout=60).is_success
+        started = httpx.post(f"{url}/uploads/{upload}/import", json={"by_folder": False})
+        assert started.status_code == 202, started.text
+        wait_for(lambda: stored_photos(root / "faceloop.db") > 0, "the workers' first photos")
+        workers = wait_for(
+            lambda: found if len(found := descendants(process.pid)) >= 4 else None,
+            "the import job's worker processes",
+        )
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        wait_for(lambda: not alive(workers), f"processes {sorted(alive(workers))} to end")
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
