@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,3 +67,15 @@ def faceloop(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(
         [FACELOOP, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
     )
+
+
+def pull_database(database: Path, how: str, scratch: Path) -> None:
+    """Take the database file from under whoever has it open: `deleted`, or `replaced` by a
+    copy of itself (same rows, another file)."""
+    if how == "deleted":
+        database.unlink()
+        return
+    backup = scratch / "backup.db"
+    with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)
+    os.replace(backup, database)

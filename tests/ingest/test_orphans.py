@@ -69,6 +69,18 @@ def wait_for(condition, what: str):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def kill_and_watch(process: subprocess.Popen) -> None:
+    """kill -9 a busy command and wait for every process it started to end with it."""
+    # the fork server, its two workers and the resource tracker
+    workers = wait_for(
+        lambda: found if len(found := descendants(process.pid)) >= 4 else None,
+        "the worker processes",
+    )
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    wait_for(lambda: not alive(workers), f"processes {sorted(alive(workers))} to end")
+
+
 @needs_data
 def test_killing_an_import_ends_its_workers(tmp_path: Path) -> None:
     init_workspace(tmp_path / "ws").close()
@@ -89,14 +101,7 @@ def test_killing_an_import_ends_its_workers(tmp_path: Path) -> None:
     try:
         database = tmp_path / "ws" / "faceloop.db"
         wait_for(lambda: stored_photos(database) > 0, "the workers' first photos")
-        # the fork server, its two workers and the resource tracker
-        workers = wait_for(
-            lambda: found if len(found := descendants(process.pid)) >= 4 else None,
-            "the import's worker processes",
-        )
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        wait_for(lambda: not alive(workers), f"processes {sorted(alive(workers))} to end")
+        kill_and_watch(process)
     finally:
         if process.poll() is None:
             process.kill()
@@ -130,13 +135,7 @@ def test_killing_the_server_during_an_upload_ends_its_workers(tmp_path: Path) ->
         started = httpx.post(f"{url}/uploads/{upload}/import", json={"by_folder": False})
         assert started.status_code == 202, started.text
         wait_for(lambda: stored_photos(root / "faceloop.db") > 0, "the workers' first photos")
-        workers = wait_for(
-            lambda: found if len(found := descendants(process.pid)) >= 4 else None,
-            "the import job's worker processes",
-        )
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        wait_for(lambda: not alive(workers), f"processes {sorted(alive(workers))} to end")
+        kill_and_watch(process)
     finally:
         if process.poll() is None:
             process.kill()

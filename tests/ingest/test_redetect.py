@@ -24,6 +24,7 @@ from faceloop.labels.decisions import PERSON, decide
 from faceloop.workspace import Workspace, init_workspace, open_workspace
 from tests.builders import make_person
 from tests.conftest import DATA, needs_data
+from tests.ingest.test_ingest import blob_files, referenced_blobs
 
 KNOWN = DATA / "known" / "train"
 GROUP = DATA / "group" / "face_recognition_obama_and_biden.jpg"
@@ -49,18 +50,6 @@ def faces(ws: Workspace) -> dict[int, tuple[int, int, int, int]]:
     with ws.reader() as session:
         rows = session.execute(select(Face.id, Face.left, Face.top, Face.right, Face.bottom))
         return {row[0]: tuple(row[1:]) for row in rows}
-
-
-def blob_files(ws: Workspace) -> set[str]:
-    return {p.name for p in ws.blobs.root.glob("*/*/*") if not p.name.startswith(".")}
-
-
-def referenced_blobs(ws: Workspace) -> set[str]:
-    with ws.reader() as session:
-        keys = set(session.scalars(select(ImageRow.sha256)))
-        for chip, crop in session.execute(select(Face.chip_key, Face.crop_key)):
-            keys.update((chip, crop))
-    return keys
 
 
 def photo_folders(tmp_path: Path) -> Path:

@@ -5,7 +5,6 @@ workspace on a small tmpfs (tests/disks.py)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 
@@ -17,7 +16,7 @@ from faceloop.db.models import Decision, FaceLabel
 from faceloop.web.app import WebSettings, create_app
 from faceloop.workspace import open_workspace
 from tests.conftest import DATA
-from tests.disks import fill, small_disk
+from tests.disks import fill, pull_database, small_disk
 
 
 def unlabelled_face(client: TestClient) -> int:
@@ -80,14 +79,7 @@ def test_a_decision_and_an_upload_on_a_full_disk_answer_507_and_keep_nothing_hal
 def test_a_database_file_deleted_or_replaced_under_the_server_answers_503(ws, tmp_path, how):
     with TestClient(create_app(ws, WebSettings(allowed_hosts={"testserver"}))) as client:
         face = unlabelled_face(client)
-        database = ws.root / "faceloop.db"
-        if how == "deleted":
-            database.unlink()
-        else:
-            backup = tmp_path / "backup.db"
-            with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
-                source.backup(copy)
-            os.replace(backup, database)
+        pull_database(ws.root / "faceloop.db", how, tmp_path)
 
         said = client.post(f"/api/v1/faces/{face}/label", json={"verdict": "not_face"})
         assert said.status_code == 503, said.text

@@ -31,7 +31,7 @@ from faceloop.workspace import (
     open_workspace,
 )
 from tests.builders import add_photo
-from tests.disks import faceloop, fill, remount, small_disk
+from tests.disks import pull_database, faceloop, fill, remount, small_disk
 
 BIG_PHOTO = Path("known/test/alex_lacamoire1.jpg")  # 774 KB: more than a full disk has left
 PHOTO = Path("known/test/obama1.jpg")  # 79 KB, one face
@@ -212,14 +212,7 @@ def test_a_database_file_deleted_or_replaced_under_an_open_workspace_is_refused(
         _, (face,) = add_photo(ws, 1)
         with ws.transaction() as session:
             person = create_person(session, "Ada", ws.owner_id())
-        database = ws.root / "faceloop.db"
-        if how == "deleted":
-            database.unlink()
-        else:
-            backup = tmp_path / "backup.db"
-            with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
-                source.backup(copy)
-            os.replace(backup, database)
+        pull_database(ws.root / "faceloop.db", how, tmp_path)
         with pytest.raises(DatabaseReplaced, match="deleted or replaced while faceloop"):
             with ws.transaction() as session:
                 decide(session, face, PERSON, person_id=person)
