@@ -5,9 +5,9 @@ once are counted one by one instead of all slipping through while the first is s
 checked. Two limits apply:
 
 - per source address (the main defence): a few free failures, then each further failure
-  doubles a lock-out that starts at one second and stops at fifteen minutes; a success from the
-  address forgets its failures, and so does a day without one. An IPv6 source counts by its /64, which one machine usually
-  owns whole.
+  doubles a lock-out that starts at one second and stops at fifteen minutes; a success from
+  the address forgets its failures, and so does a day without one. An IPv6 source counts by
+  its /64, which one machine usually owns whole.
 - per account (a ceiling against guesses spread over many addresses): at most a few dozen
   checked guesses a minute. The window is short on purpose, so that one abusive address behind
   the same proxy as the rightful user (already slowed by its own back-off) cannot keep the
