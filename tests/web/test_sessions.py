@@ -221,3 +221,14 @@ def test_the_host_header_is_parsed_strictly(ws, host, status) -> None:
     assert answer.status_code == status
     if status == 400:
         assert answer.json()["error"] == "bad_host"
+
+
+def test_a_session_that_cannot_be_looked_up_is_a_clear_503(ws) -> None:
+    set_password(ws, PASSWORD)
+    cookie, _ = logged_in(app_for(ws))
+    app = app_for(ws)
+    (ws.root / "faceloop.db").unlink()
+    with TestClient(app, cookies={COOKIE: cookie}, raise_server_exceptions=False) as client:
+        answer = client.get("/api/v1/jobs")
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "busy" and "restart" in answer.json()["message"]

@@ -6,7 +6,9 @@
 - A state-changing request from a browser must come from the app's own origin, and when it
   carries the session cookie it must also carry the session's CSRF token in `X-CSRF-Token`.
   A script with no cookie and no Origin header (curl, the test suite) needs neither.
-- With a password set, every page and API route except the login needs a logged-in session.
+- With a password set, every page and API route except the login needs a logged-in session;
+  sessions live in the database (`sessions`), guesses are limited (`login_limit`).
+- The Host header is parsed strictly: `[::1].evil.example` is not `[::1]`.
 """
 
 from __future__ import annotations
