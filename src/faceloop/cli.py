@@ -305,6 +305,13 @@ def serve(
     worker: Annotated[
         bool, typer.Option(help="Run background jobs (imports) in this process.")
     ] = True,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Send the session cookie over HTTPS only (behind a TLS proxy).",
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Serve the web app: label faces, manage people, upload photos (http://127.0.0.1:8000)."""
@@ -325,10 +332,19 @@ def serve(
         if password and not secret:
             secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         if secret:
-            set_password(ws, secret)
-            console.print("Password set: pages need a login.")
+            if set_password(ws, secret):
+                console.print("Password set: pages need a login; earlier logins are ended.")
+            else:
+                console.print("Password unchanged: pages need a login.")
         try:
-            run_server(ws, host, port, worker=worker, announce=console.print)
+            run_server(
+                ws,
+                host,
+                port,
+                worker=worker,
+                secure_cookies=secure_cookies,
+                announce=console.print,
+            )
         except ServeError as exc:
             errors.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

@@ -54,6 +54,24 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class WebSession(Base):
+    """A login (or, without a password, a browser's CSRF token) of the web app. The cookie
+    carries a random token; only its SHA-256 is stored, so a copy of the database opens no
+    session. Logging out or changing the password sets `revoked_at`; the app also refuses a
+    session idle or old beyond the `[web]` settings."""
+
+    __tablename__ = "web_session"
+    #: hex SHA-256 of the cookie's token
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Source(Base):
     """Where photos come from: a local folder, uploads, or (later) a social network search."""
 

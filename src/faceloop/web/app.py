@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from faceloop import __version__
 from faceloop.web import errors
-from faceloop.web.security import SecurityMiddleware, owner_password_hash, session_secret
+from faceloop.web.login_limit import LoginLimiter
+from faceloop.web.proxy import trusted_networks
+from faceloop.web.security import SecurityMiddleware, owner_password_hash
+from faceloop.web.sessions import SessionMiddleware, SessionStore
 from faceloop.workspace import Workspace
 
 STATIC = Path(__file__).with_name("static")
@@ -31,9 +34,9 @@ class WebSettings:
     allowed_hosts: set[str] | None = field(
         default_factory=lambda: {"localhost", "127.0.0.1", "[::1]", "::1"}
     )
-    #: the session cookie only over HTTPS (behind a TLS proxy)
-    https_only: bool = False
-    session_days: int = 30
+    #: the session cookie only over HTTPS (`--secure-cookies`; `[web] secure_cookies` and a
+    #: trusted proxy's `X-Forwarded-Proto: https` set it too)
+    secure_cookies: bool = False
 
 
 class AppState:
@@ -44,6 +47,8 @@ class AppState:
         self.settings = settings
         self.owner_id = ws.owner_id()
         self.password_hash = owner_password_hash(ws)
+        self.login_limiter = LoginLimiter()
+        self.trusted_proxies = trusted_networks(ws.settings.web.trusted_proxies)
 
     @property
     def login_required(self) -> bool:
@@ -94,12 +99,14 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         allowed_hosts=settings.allowed_hosts,
         login_required=lambda: state.login_required,
     )
+    web = ws.settings.web
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(ws),
-        session_cookie="faceloop_session",
-        max_age=settings.session_days * 86400,
-        same_site="lax",
-        https_only=settings.https_only,
+        store=SessionStore(
+            ws, timedelta(hours=web.session_idle_hours), timedelta(days=web.session_max_days)
+        ),
+        secure=settings.secure_cookies or web.secure_cookies,
+        trusted_proxies=state.trusted_proxies,
+        anonymous_allowed=lambda: not state.login_required,
     )
     return app

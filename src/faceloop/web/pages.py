@@ -18,7 +18,7 @@ from faceloop.review.label_queue import QueueFilter, filter_options, next_faces,
 from faceloop.review.overview import overview
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from faceloop.review.photos import photo_info
-from faceloop.web.api.auth import check_password, too_many_failures
+from faceloop.web.api.auth import LoginRefused, check_password
 from faceloop.web.deps import WS, BlankIsNone, OptionalDate, User, app_state
 from faceloop.web.templating import render
 
@@ -177,14 +177,14 @@ async def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    if await check_password(request, password):
-        return RedirectResponse(_safe_next(next), status_code=303)
-    error = (
-        "too many failed logins; wait five minutes"
-        if too_many_failures(request)
-        else ("wrong password")
-    )
-    return render(request, "login.html", status=401, next=_safe_next(next), error=error)
+    try:
+        if await check_password(request, password):
+            return RedirectResponse(_safe_next(next), status_code=303)
+    except LoginRefused as refused:
+        page = render(request, "login.html", status=429, next=_safe_next(next), error=str(refused))
+        page.headers["Retry-After"] = refused.refusal.retry_after_header
+        return page
+    return render(request, "login.html", status=401, next=_safe_next(next), error="wrong password")
 
 
 def _safe_next(target: str) -> str:

@@ -6,7 +6,9 @@
 - A state-changing request from a browser must come from the app's own origin, and when it
   carries the session cookie it must also carry the session's CSRF token in `X-CSRF-Token`.
   A script with no cookie and no Origin header (curl, the test suite) needs neither.
-- With a password set, every page and API route except the login needs a logged-in session.
+- With a password set, every page and API route except the login needs a logged-in session;
+  sessions live in the database (`sessions`), guesses are limited (`login_limit`).
+- The Host header is parsed strictly: `[::1].evil.example` is not `[::1]`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
@@ -25,13 +27,14 @@ from sqlalchemy import select, update
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceloop.db.models import User
+from faceloop.web.sessions import SessionData, revoke_user_sessions
 from faceloop.workspace import OWNER, Workspace
 
-SECRET_FILE = "secret.key"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 PUBLIC_PATHS = ("/login", "/static/", "/api/v1/login", "/api/v1/session", "/api/v1/health")
 CSRF_HEADER = "x-csrf-token"
+_HOST = re.compile(r"(?P<name>\[[0-9a-f:.]+\]|[^\[\]:/@\s]*)(?::[0-9]{1,5})?")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -58,11 +61,19 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def set_password(ws: Workspace, password: str | None) -> None:
-    """Set (or with None, remove) the owner's password; only its hash is stored."""
+def set_password(ws: Workspace, password: str | None) -> bool:
+    """Set (or with None, remove) the owner's password; only its hash is stored. A change
+    ends every session of the owner, so whoever knew the old password (or kept a cookie) is
+    out. Setting the password it already is changes nothing, so `faceloop serve` restarted
+    with the same $FACELOOP_PASSWORD keeps everyone logged in. True when it changed."""
+    current = owner_password_hash(ws)
+    if (password and verify_password(password, current)) or (not password and current is None):
+        return False
     value = hash_password(password) if password else None
     with ws.transaction() as session:
         session.execute(update(User).where(User.name == OWNER).values(password_hash=value))
+    revoke_user_sessions(ws, ws.owner_id())
+    return True
 
 
 def owner_password_hash(ws: Workspace) -> str | None:
@@ -70,24 +81,9 @@ def owner_password_hash(ws: Workspace) -> str | None:
         return session.scalar(select(User.password_hash).where(User.name == OWNER))
 
 
-def session_secret(ws: Workspace) -> str:
-    """The key that signs session cookies, made once per workspace and readable only by its
-    owner, so logins survive a restart."""
-    path = ws.root / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
-    return secret
-
-
-def csrf_token(session: dict) -> str:
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(24)
-    return token
+def csrf_token(session: SessionData) -> str:
+    """The token a page or script sends back in `X-CSRF-Token` (see `sessions`)."""
+    return session.ensure_csrf()
 
 
 def is_loopback(host: str) -> bool:
@@ -134,7 +130,7 @@ class SecurityMiddleware:
 
     def _refusal(self, scope: Scope, headers: dict[str, str], path: str) -> tuple | None:
         host = _hostname(headers.get("host", ""))
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+        if host is None or (self.allowed_hosts is not None and host not in self.allowed_hosts):
             return 400, "this server only answers to its own address (Host header refused)"
         session = scope.get("session") or {}
         if scope["method"] not in SAFE_METHODS:
@@ -156,11 +152,12 @@ class SecurityMiddleware:
         return None
 
 
-def _hostname(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if ":" in host else host
+def _hostname(host: str) -> str | None:
+    """The name in a Host header, without its port; None when it is not one: a bracketed
+    IPv6 address followed by anything but `:port` (`[::1].evil.example`), a port that is
+    not digits, or a bare name with more than one colon."""
+    match = _HOST.fullmatch(host.strip().lower())
+    return match.group("name") if match else None
 
 
 def _hostport(origin: str) -> str:

@@ -82,10 +82,12 @@ def serve(
     worker: bool = True,
     threads: int = 2,
     log_level: str = "info",
+    secure_cookies: bool = False,
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until interrupted; `announce` hears the address once the checks have passed."""
     settings = check_binding(ws, host)
+    settings.secure_cookies = secure_cookies
     check_port(host, port)
     if announce:
         shown = f"[{host}]" if ":" in host else host
@@ -103,6 +105,9 @@ def serve(
         access_log=log_level == "debug",
         timeout_graceful_shutdown=5,
         server_header=False,
+        # X-Forwarded-For/-Proto are honoured by the app, from `[web] trusted_proxies` only
+        # (web/proxy.py): uvicorn would take them from any loopback peer
+        proxy_headers=False,
     )
     try:
         uvicorn.Server(config).run()

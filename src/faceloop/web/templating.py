@@ -8,9 +8,12 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 
 from faceloop import __version__
 from faceloop.web.security import csrf_token
+from faceloop.web.sessions import SessionData
+from faceloop.workspace import WorkspaceError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.globals["version"] = __version__
@@ -27,7 +30,7 @@ def render(
 ) -> HTMLResponse:
     state = request.app.state.faceloop
     session = request.scope.get("session")
-    token = csrf_token(session) if session is not None else ""
+    token = _csrf(session)
     return TEMPLATES.TemplateResponse(
         request,
         name,
@@ -40,6 +43,17 @@ def render(
         },
         status_code=status,
     )
+
+
+def _csrf(session: SessionData | None) -> str:
+    """The page's CSRF token; "" when none can be stored (a full disk): the page, often an
+    error page saying so, still shows."""
+    if session is None:
+        return ""
+    try:
+        return csrf_token(session)
+    except (WorkspaceError, SQLAlchemyError):
+        return ""
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from faceloop.web.deps import app_state
+from faceloop.web.login_limit import Refusal
+from faceloop.web.proxy import client_of
 from faceloop.web.schemas import LoginBody
 from faceloop.web.security import csrf_token, verify_password
+from faceloop.workspace import OWNER
 
 router = APIRouter(tags=["session"])
 
+#: a wrong password's answer waits this long, which slows one guesser and costs us nothing
 FAILURE_DELAY = 0.5
-MAX_FAILURES = 10
-FAILURE_WINDOW = 300.0
-_failures: dict[str, list[float]] = {}
+
+
+class LoginRefused(Exception):
+    """Too many guesses: the answer is 429 with a Retry-After header."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+    def http(self) -> HTTPException:
+        return HTTPException(
+            429, self.refusal.message, headers={"Retry-After": self.refusal.retry_after_header}
+        )
 
 
 @dataclass(frozen=True)
@@ -44,28 +58,21 @@ def session_info(request: Request) -> SessionInfo:
 
 
 async def check_password(request: Request, password: str) -> bool:
-    """Verify, slowly on failure and not at all after many recent failures from one address."""
+    """Log in with `password` when it is right. The guess is counted before the password is
+    checked (`login_limit`), so guesses sent at once cannot all slip through; raises
+    `LoginRefused` when the limits say wait."""
     state = app_state(request)
-    client = request.client.host if request.client else "?"
-    now = time.monotonic()
-    recent = [t for t in _failures.get(client, []) if now - t < FAILURE_WINDOW]
-    _failures[client] = recent
-    if len(recent) >= MAX_FAILURES:
-        return False
+    client = client_of(request.scope, state.trusted_proxies)
+    attempt = state.login_limiter.begin(client.address, OWNER)
+    if isinstance(attempt, Refusal):
+        raise LoginRefused(attempt)
     ok = await asyncio.to_thread(verify_password, password, state.password_hash)
+    state.login_limiter.finish(attempt, ok)
     if ok:
-        request.session.clear()
-        request.session["user_id"] = state.owner_id
-        csrf_token(request.session)
+        await run_in_threadpool(request.session.log_in, state.owner_id)
         return True
-    recent.append(now)
     await asyncio.sleep(FAILURE_DELAY)
     return False
-
-
-def too_many_failures(request: Request) -> bool:
-    client = request.client.host if request.client else "?"
-    return len(_failures.get(client, [])) >= MAX_FAILURES
 
 
 @router.get("/session", response_model=SessionInfo)
@@ -77,16 +84,18 @@ def session(request: Request) -> SessionInfo:
 async def login(request: Request, body: LoginBody) -> SessionInfo:
     if not app_state(request).login_required:
         return session_info(request)
-    if await check_password(request, body.password):
-        return session_info(request)
-    if too_many_failures(request):
-        raise HTTPException(429, "too many failed logins; wait five minutes")
+    try:
+        if await check_password(request, body.password):
+            return session_info(request)
+    except LoginRefused as refused:
+        raise refused.http() from None
     raise HTTPException(401, "wrong password")
 
 
 @router.post("/logout", response_model=SessionInfo)
 def logout(request: Request) -> SessionInfo:
-    request.session.clear()
+    """Ends the session for good: its cookie, even if kept, opens nothing any more."""
+    request.session.log_out()
     return session_info(request)
 
 
