@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from faceloop import __version__
 from faceloop.web import errors
+from faceloop.web.limits import BodyLimitMiddleware
 from faceloop.web.security import SecurityMiddleware, owner_password_hash, session_secret
 from faceloop.workspace import Workspace
 
@@ -102,4 +103,6 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.https_only,
     )
+    # outermost: a body over its route's limit is refused before anything reads it
+    app.add_middleware(BodyLimitMiddleware, settings=ws.settings.web)
     return app
