@@ -4,6 +4,7 @@ that does not apply); they are translated here, once."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -78,7 +79,8 @@ def install(app: FastAPI) -> None:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error["msg"])
+            text = error.get("msg", "invalid") + _given(error)
+            problems.append(f"{where}: {text}" if where else text)
         message = "; ".join(problems[:5]) or "invalid request"
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
@@ -152,6 +154,19 @@ def install_fault_handlers(app: FastAPI) -> None:
         if fault is None:
             raise exc
         return await workspace_fault(request, fault)
+
+
+def _given(error: dict) -> str:
+    """", not true" after a wrong-type message: strict bodies refuse `true` for a number, and
+    saying what was sent makes the refusal plain."""
+    value = error.get("input")
+    if not str(error.get("type", "")).endswith("_type") or isinstance(value, dict | list):
+        return ""
+    try:
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        return ""
+    return f", not {shown[:40]}"
 
 
 def _text(exc: Exception) -> str:
