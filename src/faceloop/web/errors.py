@@ -157,7 +157,7 @@ def install_fault_handlers(app: FastAPI) -> None:
 
 
 def _given(error: dict) -> str:
-    """", not true" after a wrong-type message: strict bodies refuse `true` for a number, and
+    """ ", not true" after a wrong-type message: strict bodies refuse `true` for a number, and
     saying what was sent makes the refusal plain."""
     value = error.get("input")
     if not str(error.get("type", "")).endswith("_type") or isinstance(value, dict | list):
