@@ -201,7 +201,7 @@ def test_unmerge_shows_the_person_the_address_names(server, page) -> None:
 
     # the history names whose event each is, at that person's own time
     created = {
-        e["person_id"]: datetime.fromisoformat(e["at"])
+        e["person_id"]: datetime.fromisoformat(e["at"]).replace(tzinfo=None)
         for e in server.api("GET", "/activity?action=create&limit=200")["entries"]
     }
     history = page.locator(".card:has(h2:has-text('History')) .activity-entry")

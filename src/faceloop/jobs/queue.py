@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from huey import SqliteHuey
@@ -37,6 +36,7 @@ from sqlalchemy import select, update
 
 from faceloop.db.models import Job, utcnow
 from faceloop.options import JobState
+from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,9 @@ class JobInfo:
     message: str
     result: dict | None
     params: dict
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
 
     @property
     def active(self) -> bool:

@@ -24,6 +24,7 @@ from faceloop.labels.decisions import (
 from faceloop.labels.people import merged_person_ids
 from faceloop.labels.person_ops import CREATE
 from faceloop.options import UNDO, ActivityKind, choose
+from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 DECISION = "decision"
@@ -36,7 +37,7 @@ MAX_LIMIT = 200
 class ActivityEntry:
     kind: str
     id: int
-    at: datetime
+    at: UtcTime
     user: str | None
     action: str
     summary: str
@@ -56,7 +57,7 @@ class ActivityEntry:
 class ActivityPage:
     entries: list[ActivityEntry]
     #: pass as `before` for the next (older) page; None when there is none
-    next_before: datetime | None
+    next_before: UtcTime | None
 
 
 def activity(

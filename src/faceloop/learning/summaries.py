@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 
 from faceloop.db.models import Model, Person
 from faceloop.learn.calibration import CONFIDENT, Calibration
+from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 
@@ -43,7 +43,7 @@ class ModelSummary:
     accuracy: float | None
     threshold: float
     coverage: float | None
-    created_at: datetime
+    created_at: UtcTime
     #: (true name, predicted name, count), most frequent first
     confused: list[tuple[str, str, int]]
     per_person: list[PersonFigures]

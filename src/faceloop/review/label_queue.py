@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import numpy as np
+from pydantic import WithJsonSchema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -93,10 +95,27 @@ class QueuePage:
     remaining: int
 
 
+#: `[name, faces]`. Its schema spells the pair without `prefixItems`: valid OpenAPI 3.1 as it
+#: was, but a tuple inside a list is rewritten by schemathesis (and older tools) into a form
+#: that no longer validates, so clients checking responses against the schema failed here
+Counted = Annotated[
+    tuple[str, int],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": ["string", "integer"]},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "[name, faces]",
+        }
+    ),
+]
+
+
 @dataclass(frozen=True)
 class FilterOptions:
-    folders: list[tuple[str, int]]
-    accounts: list[tuple[str, int]]
+    folders: list[Counted]
+    accounts: list[Counted]
 
 
 def next_faces(

@@ -9,7 +9,6 @@ not pull the centre towards itself and hide).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from faceloop.labels.person_ops import chosen_covers
 from faceloop.options import PeopleSort, choose
 from faceloop.readmodel import snapshot
 from faceloop.readmodel.state import LABEL_PERSON, Snapshot
+from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 SORTS = tuple(PeopleSort)
@@ -56,7 +56,7 @@ class HistoryEntry:
     person_id: int
     kind: str
     detail: dict
-    at: datetime
+    at: UtcTime
     undone: bool
     undoes_id: int | None
     #: what happened, naming the person it happened to (a merged person's events show too)

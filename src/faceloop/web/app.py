@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from faceloop import __version__
 from faceloop.web import errors
+from faceloop.web.limits import BodyLimitMiddleware
 from faceloop.web.login_limit import LoginLimiter
 from faceloop.web.proxy import trusted_networks
 from faceloop.web.security import SecurityMiddleware, owner_password_hash
@@ -109,4 +110,6 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         trusted_proxies=state.trusted_proxies,
         anonymous_allowed=lambda: not state.login_required,
     )
+    # outermost: a body over its route's limit is refused before anything reads it
+    app.add_middleware(BodyLimitMiddleware, settings=ws.settings.web)
     return app

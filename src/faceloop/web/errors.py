@@ -4,6 +4,7 @@ that does not apply); they are translated here, once."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -35,6 +36,35 @@ CODES = {
     500: "server_error",
     503: "busy",
     507: "disk_full",
+}
+
+
+#: what each error status means for any operation of the API, as its OpenAPI document says
+DOCUMENTED = {
+    400: "the request cannot be read (a malformed body or header)",
+    401: "a login is needed (the workspace has a password)",
+    403: "refused: a wrong Host or Origin, or a missing CSRF token",
+    404: "no such thing: an id, a file or an upload that does not exist",
+    409: "a conflict: the person is already in the photo, a name is taken, nothing to undo",
+    413: "the request body, or a file in it, is over its limit",
+    415: "not a photo faceloop can read",
+    422: "a value out of its range or of the wrong type; `detail` lists each problem",
+    429: "too many attempts: wait as `Retry-After` says",
+    503: "the database is busy or the workspace cannot be written: try again or restart",
+    507: "the disk is full: nothing was half-stored",
+}
+
+#: the body of every error answer: `error` is the code (CODES), `message` says it in words;
+#: some errors add fields (`detail`, `person_id`, `existing_person_id`, ...)
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "a short code: " + ", ".join(CODES.values())},
+        "message": {"type": "string", "description": "what went wrong, for a person to read"},
+    },
+    "additionalProperties": True,
 }
 
 
@@ -78,7 +108,8 @@ def install(app: FastAPI) -> None:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error["msg"])
+            text = error.get("msg", "invalid") + _given(error)
+            problems.append(f"{where}: {text}" if where else text)
         message = "; ".join(problems[:5]) or "invalid request"
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
@@ -126,6 +157,40 @@ def install(app: FastAPI) -> None:
         return error_response(request, 503, "the database is busy; try again in a moment")
 
     install_fault_handlers(app)
+    document_errors(app)
+
+
+def document_errors(app: FastAPI) -> None:
+    """Every operation of the API documents the error answers it can give, once, here: the
+    handlers above answer them for every route alike, so listing them route by route would
+    only drift. FastAPI's own 422 schema ({"detail": [...]}) is replaced by the Error one,
+    since that is what the 422 handler sends; clients validating answers against the schema
+    (schemathesis' conformance checks) then accept every answer the app gives."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in DOCUMENTED.items():
+                    responses[str(status)] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Error"] = ERROR_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 #: what each fault of the ground under the workspace answers: the request cannot succeed
@@ -152,6 +217,19 @@ def install_fault_handlers(app: FastAPI) -> None:
         if fault is None:
             raise exc
         return await workspace_fault(request, fault)
+
+
+def _given(error: dict) -> str:
+    """ ", not true" after a wrong-type message: strict bodies refuse `true` for a number, and
+    saying what was sent makes the refusal plain."""
+    value = error.get("input")
+    if not str(error.get("type", "")).endswith("_type") or isinstance(value, dict | list):
+        return ""
+    try:
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        return ""
+    return f", not {shown[:40]}"
 
 
 def _text(exc: Exception) -> str:

@@ -19,7 +19,12 @@ Name = Field(min_length=1, max_length=200)
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A JSON request body: unknown keys are refused, and so are values of the wrong JSON type
+    (strict): `{"threshold": true}` was read as 1.0 and `{"hidden": "no"}` as false. A whole
+    number is still a valid float. A field that must come from a string (a date) opts out
+    with `Field(strict=False)`: the body is validated as parsed JSON, where a date is text."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LabelBody(Body):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from fastapi import APIRouter
+from pydantic import Field
 
 from faceloop.ingest.job import REDETECT
 from faceloop.jobs.queue import JobInfo, get_job
@@ -42,7 +43,8 @@ def add(ws: WS, user: User, image_id: IdPath, body: BoxBody) -> AddedFace:
 class RedetectBody(Body):
     """Which photos: every one, or those first seen since a day, or those showing a person."""
 
-    since: date | None = None
+    #: an ISO date, as JSON text
+    since: date | None = Field(default=None, strict=False)
     person_id: Id | None = None
 
 
