@@ -35,8 +35,8 @@ from huey.consumer import Consumer
 from sqlalchemy import select, update
 
 from faceloop.db.models import Job, utcnow
+from faceloop.jsontypes import UtcTime
 from faceloop.options import JobState
-from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Decision, Face, Person, PersonEvent, User, undone_ids
+from faceloop.jsontypes import UtcTime
 from faceloop.labels.decisions import (
     NOT_FACE,
     PERSON,
@@ -24,7 +25,6 @@ from faceloop.labels.decisions import (
 from faceloop.labels.people import merged_person_ids
 from faceloop.labels.person_ops import CREATE
 from faceloop.options import UNDO, ActivityKind, choose
-from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 DECISION = "decision"

@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from faceloop.db.models import Model, Person
+from faceloop.jsontypes import UtcTime, row_of
 from faceloop.learn.calibration import CONFIDENT, Calibration
-from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
+
+Confusion = row_of(
+    tuple[str, str, int], "[true name, predicted name, count]", "string", "string", "integer"
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class ModelSummary:
     coverage: float | None
     created_at: UtcTime
     #: (true name, predicted name, count), most frequent first
-    confused: list[tuple[str, str, int]]
+    confused: list[Confusion]
     per_person: list[PersonFigures]
     #: the held-out precision at each score, lowest scores first; empty for a model stored
     #: before calibrations were (its guesses are never "likely")

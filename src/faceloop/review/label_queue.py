@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Annotated
 
 import numpy as np
-from pydantic import WithJsonSchema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Account, Image, ImageOrigin, Post, Prediction
 from faceloop.db.queries import label_page_images
+from faceloop.jsontypes import row_of
 from faceloop.learn.calibration import Calibration
 from faceloop.readmodel import snapshot
 from faceloop.readmodel.state import CODE_VERDICTS, UNLABELLED, Snapshot
@@ -95,21 +94,7 @@ class QueuePage:
     remaining: int
 
 
-#: `[name, faces]`. Its schema spells the pair without `prefixItems`: valid OpenAPI 3.1 as it
-#: was, but a tuple inside a list is rewritten by schemathesis (and older tools) into a form
-#: that no longer validates, so clients checking responses against the schema failed here
-Counted = Annotated[
-    tuple[str, int],
-    WithJsonSchema(
-        {
-            "type": "array",
-            "items": {"type": ["string", "integer"]},
-            "minItems": 2,
-            "maxItems": 2,
-            "description": "[name, faces]",
-        }
-    ),
-]
+Counted = row_of(tuple[str, int], "[name, faces]", "string", "integer")
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ import numpy as np
 from sqlalchemy import select
 
 from faceloop.db.models import Decision, FaceLabel, Person, PersonEvent
+from faceloop.jsontypes import UtcTime
 from faceloop.labels.activity import event_summary
 from faceloop.labels.people import search_key
 from faceloop.labels.person_ops import chosen_covers
 from faceloop.options import PeopleSort, choose
 from faceloop.readmodel import snapshot
 from faceloop.readmodel.state import LABEL_PERSON, Snapshot
-from faceloop.timestamps import UtcTime
 from faceloop.workspace import Workspace
 
 SORTS = tuple(PeopleSort)
