@@ -83,6 +83,15 @@ class Source(Base):
     schedule: Mapped[str | None] = mapped_column(String(100))
     cursor: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: in words, as the run met it; None after a run without one
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: the month (YYYY-MM) `reads_used` counts
+    reads_month: Mapped[str | None] = mapped_column(String(7))
+    reads_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (UniqueConstraint("kind", "name"),)
 
 
@@ -112,6 +121,10 @@ class Account(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
     handle: Mapped[str] = mapped_column(Text)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    display_name: Mapped[str | None] = mapped_column(Text)
+    #: its posts are skipped before any photo is fetched (`faceloop forget`, or by hand)
+    do_not_collect: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("source_id", "handle"),)
 
 
@@ -124,6 +137,9 @@ class Post(Base):
     url: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: when every image of the post was stored (or refused): a post without it is fetched again
+    collected_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (UniqueConstraint("source_id", "external_id"),)
 
 

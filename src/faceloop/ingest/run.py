@@ -129,15 +129,19 @@ def import_photos(
     workers: int | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     source: tuple[str, str] = ("folder", "local files"),
+    origin_of: Callable[[PhotoFile], PhotoOrigin] | None = None,
 ) -> ImportSummary:
     """Import photo files and folders. `by_folder` names each photo's person after its folder
     (and implies `recursive`); `person` names one person for all of them. Photos with exactly
     one face then get that label (a decision with origin "import"); photos with several faces
-    keep the person as a hint."""
+    keep the person as a hint. `origin_of` says where a file was seen when that is not its
+    path (a collected photo: its address, its account and its post)."""
     roots = [Path(p) for p in paths]
     with import_lock(workspace) as owner:
         recover_interrupted(workspace, owner)
         run = _ImportRun(workspace, owner, by_folder, person, source, progress)
+        if origin_of is not None:
+            run.origin_of = origin_of
         return run.execute(roots, recursive or by_folder, _worker_count(workspace, workers))
 
 
@@ -169,6 +173,7 @@ class _ImportRun:
         self.report_file: IO[str] | None = None
         self.waiting: dict[str, list[PhotoFile]] = defaultdict(list)
         self.people: dict[str, int] = {}
+        self.origin_of: Callable[[PhotoFile], PhotoOrigin] = _file_origin
 
     def execute(self, roots: list[Path], recursive: bool, workers: int) -> ImportSummary:
         started = time.monotonic()
@@ -356,7 +361,6 @@ class _ImportRun:
             if near_copy_of is None
             else []
         )
-        shown = item.file.shown
 
         def label(session: Session, stored: StoredPhoto) -> None:
             if near_copy_of is None:
@@ -375,22 +379,28 @@ class _ImportRun:
                 near_copy_of,
             ),
             faces,
-            Origin(self.source_id, shown, _folder_of(shown)),
+            self._origin(item.file),
             face_count=len(photo.faces),
             then=label,
         )
         crash_if_asked()
         return stored
 
+    def _origin(self, file: PhotoFile) -> Origin:
+        seen = self.origin_of(file)
+        return Origin(self.source_id, seen.path, seen.folder, seen.post_id)
+
     def _add_origin(self, session: Session, image_id: int, file: PhotoFile) -> None:
+        origin = self._origin(file)
         insert_new(
             session,
             ImageOrigin,
             ["image_id", "source_id", "path"],
             image_id=image_id,
-            source_id=self.source_id,
-            path=file.shown,
-            folder=_folder_of(file.shown),
+            source_id=origin.source_id,
+            post_id=origin.post_id,
+            path=origin.path,
+            folder=origin.folder,
         )
 
     def _duplicate(self, file: PhotoFile, image_id: int) -> None:
@@ -521,6 +531,19 @@ def _others_running(workspace: Workspace, owner: str | None) -> bool:
         if path.stem != f"import-{owner}"
     ]
     return any(_owner_alive(workspace, other) for other in others)
+
+
+@dataclass(frozen=True)
+class PhotoOrigin:
+    """Where an imported file was seen, as its origin row records it."""
+
+    path: str
+    folder: str
+    post_id: int | None = None
+
+
+def _file_origin(file: PhotoFile) -> PhotoOrigin:
+    return PhotoOrigin(file.shown, _folder_of(file.shown))
 
 
 def _folder_of(shown: str) -> str:

@@ -69,11 +69,13 @@ class PhotoToStore:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a photo was seen: a source, the path shown for it, and its folder."""
+    """Where a photo was seen: a source, the path shown for it (a file's path, an image's
+    address), its folder (or the account that posted it), and the post it came in."""
 
     source_id: int
     path: str
     folder: str
+    post_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def store_photo(
             ImageOrigin(
                 image_id=image_id,
                 source_id=origin.source_id,
+                post_id=origin.post_id,
                 path=origin.path,
                 folder=origin.folder,
             )

@@ -71,11 +71,29 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class CollectSettings:
+    """How photos are collected from sources: when, how politely, and what is believed."""
+
+    #: a new source's schedule; each run is put off by up to `jitter` of it, at random
+    every_minutes: int = field(default=30, metadata={"range": (1, 7 * 24 * 60)})
+    jitter: float = field(default=0.1, metadata={"range": (0.0, 0.5)})
+    #: posts a new source reads back on its first run
+    backfill: int = field(default=200, metadata={"range": (0, 100_000)})
+    timeout_seconds: float = field(default=20.0, metadata={"range": (1.0, 600.0)})
+    max_image_mb: int = field(default=50, metadata={"range": (1, 2048)})
+    #: networks the address guard lets through although internal (tests' local servers)
+    allow_networks: tuple[str, ...] = field(default=(), metadata={"check": "networks"})
+    #: label a single-face photo from an account linked to a person without asking
+    label_own_selfies: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     detect: DetectSettings = field(default_factory=DetectSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     web: ServeSettings = field(default_factory=ServeSettings)
+    collect: CollectSettings = field(default_factory=CollectSettings)
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -95,6 +113,7 @@ class Settings:
             "import": ImportSettings,
             "train": TrainSettings,
             "web": ServeSettings,
+            "collect": CollectSettings,
         }
         values: dict[str, Any] = {}
         for key, value in raw.items():
@@ -278,4 +297,20 @@ trusted_proxies = []
 # Largest JSON request body, in kilobytes, and largest upload request, in megabytes.
 max_json_kb = 1024
 max_upload_mb = 2048
+
+[collect]
+# A new source runs every this many minutes, each run put off by up to this share of it.
+every_minutes = 30
+jitter = 0.1
+# Posts a new source reads back on its first run.
+backfill = 200
+# Network timeout, and the largest image fetched.
+timeout_seconds = 20.0
+max_image_mb = 50
+# Collection never fetches from loopback, private or link-local addresses (a URL list or a
+# feed must not reach this machine's own services), except from networks listed here.
+allow_networks = []
+# A single-face photo from an account linked to a person is her; true labels it without
+# asking (false: it comes first on the confirm pages, for one keystroke).
+label_own_selfies = false
 """
