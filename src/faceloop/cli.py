@@ -360,6 +360,7 @@ def worker(
 
     passive_openmp()
     # each stage's job module registers the kinds of job it runs
+    import faceloop.collect.job
     import faceloop.grouping.job
     import faceloop.ingest.job  # noqa: F401
     from faceloop.jobs.queue import queue_for
@@ -894,6 +895,278 @@ def _redetect_summary(summary) -> list[str]:
             "to label the faces found now."
         )
     return lines
+
+
+# ------------------------------------------------------------------ collection
+
+source_app = typer.Typer(
+    help="Where photos are collected from: folders, URL lists, feeds, Mastodon, Misskey, "
+    "Bluesky and X.",
+    no_args_is_help=True,
+)
+app.add_typer(source_app, name="source")
+
+SOURCE_EXAMPLES = """Examples:
+
+  faceloop source add folder ~/Pictures/idols
+  faceloop source add urls ~/idols/urls.txt
+  faceloop source add rss https://rssblog.ameba.jp/nogizaka46/rss20.xml
+  faceloop source add mastodon https://mstdn.jp --tag CHEERZ
+  faceloop source add mastodon https://mstdn.jp --account aya_idol@mstdn.jp
+  faceloop source add misskey https://misskey.io --tag dmmyell
+  faceloop source add bluesky aya.bsky.social
+  faceloop source add bluesky --tag CHEERZ --login me.bsky.social
+  faceloop source add x --query "#CHEERZ has:images -is:retweet" --monthly-reads 10000
+  faceloop source add x --account aya_idol
+
+Tokens and app passwords: `faceloop source secret NAME` (the error that needs one names it)."""
+
+
+@source_app.command("add", epilog=SOURCE_EXAMPLES)
+def source_add(
+    kind: Annotated[str, typer.Argument(help="folder, urls, rss, mastodon, misskey, bluesky, x")],
+    target: Annotated[
+        str, typer.Argument(help="The folder, file, feed, instance or account.")
+    ] = "",
+    tag: Annotated[str | None, typer.Option(help="A hashtag to follow.")] = None,
+    account: Annotated[str | None, typer.Option(help="An account to follow.")] = None,
+    query: Annotated[str | None, typer.Option(help="A search (X).")] = None,
+    login: Annotated[
+        str | None, typer.Option(help="The handle to log in as (Bluesky search).")
+    ] = None,
+    every: Annotated[
+        int | None, typer.Option(help="Minutes between runs (default: [collect] every_minutes).")
+    ] = None,
+    backfill: Annotated[int | None, typer.Option(help="Posts read back on the first run.")] = None,
+    monthly_reads: Annotated[
+        int | None, typer.Option(help="X: reads allowed a month (each post read is billed).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Add a source; it is collected on its schedule (and by `faceloop collect --once`)."""
+    from faceloop.collect.base import SourceError
+    from faceloop.collect.run import add_source
+
+    options = {
+        "tag": tag,
+        "account": account,
+        "query": query,
+        "login": login,
+        "backfill": backfill,
+        "monthly_reads": monthly_reads,
+    }
+    with _open(workspace) as ws:
+        try:
+            info = add_source(ws, kind, target, options, every)
+        except SourceError as exc:
+            _say_error(exc)
+            raise typer.Exit(2) from None
+        console.print(
+            f"Added source #{info.id}: {info.kind} {escape(info.name)}, every "
+            f"{info.every_minutes} minutes. Collect now: faceloop collect --once {info.id}"
+        )
+
+
+@source_app.command("list")
+def source_list(workspace: WorkspaceOption = None) -> None:
+    """Every source with its state, last run and what it brought."""
+    from faceloop.collect.run import list_sources
+
+    with _open(workspace, read_only_ok=True) as ws:
+        sources = list_sources(ws)
+    if not sources:
+        console.print("No sources yet. " + SOURCE_EXAMPLES.splitlines()[2].strip())
+        return
+    table = Table("#", "kind", "name", "state", "last run", "posts", "photos", "faces")
+    for s in sources:
+        state = "paused" if s.paused else f"every {s.every_minutes} min"
+        last = s.last_run_at.strftime("%Y-%m-%d %H:%M") if s.last_run_at else "never"
+        if s.last_error:
+            last += f" ({s.last_error[:60]})"
+        if s.settings.get("monthly_reads"):
+            state += f", {s.reads_used:,}/{int(s.settings['monthly_reads']):,} reads"
+        table.add_row(
+            str(s.id),
+            s.kind,
+            escape(s.name),
+            state,
+            escape(last),
+            f"{s.posts:,}",
+            f"{s.photos:,}",
+            f"{s.faces:,}",
+        )
+    console.print(table)
+
+
+def _source_change(ref: str, workspace: Path | None, change: str) -> None:
+    from faceloop.collect.base import SourceError
+    from faceloop.collect.run import find_source, remove_source, set_paused
+
+    with _open(workspace) as ws:
+        try:
+            source_id = find_source(ws, ref)
+        except SourceError as exc:
+            _say_error(exc)
+            raise typer.Exit(2) from None
+        if change == "remove":
+            remove_source(ws, source_id)
+            console.print(f"Removed source #{source_id}; its photos, faces and labels stay.")
+        else:
+            set_paused(ws, source_id, change == "pause")
+            console.print(f"Source #{source_id} {'paused' if change == 'pause' else 'resumed'}.")
+
+
+SourceRef = Annotated[str, typer.Argument(help="The source's number or name (source list).")]
+
+
+@source_app.command("pause")
+def source_pause(source: SourceRef, workspace: WorkspaceOption = None) -> None:
+    """Stop collecting a source on its schedule (it keeps its cursor)."""
+    _source_change(source, workspace, "pause")
+
+
+@source_app.command("resume")
+def source_resume(source: SourceRef, workspace: WorkspaceOption = None) -> None:
+    """Collect a paused source on its schedule again."""
+    _source_change(source, workspace, "resume")
+
+
+@source_app.command("remove")
+def source_remove(source: SourceRef, workspace: WorkspaceOption = None) -> None:
+    """Stop collecting a source for good; what it brought stays."""
+    _source_change(source, workspace, "remove")
+
+
+@source_app.command("test")
+def source_test(source: SourceRef, workspace: WorkspaceOption = None) -> None:
+    """Read a source's first page, store nothing, and say what it would bring."""
+    from faceloop.collect.base import SourceContext, SourceError
+    from faceloop.collect.fetch import FetchError
+    from faceloop.collect.run import find_source, make_fetcher, source_info
+    from faceloop.collect.sources import kind as kind_named
+    from faceloop.workspace.secrets import secrets_for
+
+    with _open(workspace, read_only_ok=True) as ws:
+        try:
+            info = source_info(ws, find_source(ws, source))
+            found = kind_named(info.kind)
+            secrets = secrets_for(ws.root, found.secrets_needed(info.settings))
+            with make_fetcher(ws) as fetcher:
+                for page in found.pages(info.settings, None, SourceContext(fetcher, secrets)):
+                    if page.posts:
+                        break
+                else:
+                    page = None
+        except (SourceError, FetchError) as exc:
+            _say_error(exc)
+            raise typer.Exit(1) from None
+    if page is None:
+        console.print(f"{escape(info.name)}: answers, with no posts with images yet.")
+        return
+    images = sum(len(p.images) for p in page.posts)
+    console.print(
+        f"{escape(info.name)}: answers; its first page has {len(page.posts)} posts "
+        f"with {images} images, for example:"
+    )
+    for post in page.posts[:5]:
+        who = post.author or "(no account)"
+        console.print(f"  {escape(who)}  {escape(post.url or post.external_id)}", soft_wrap=True)
+
+
+@source_app.command("secret")
+def source_secret(
+    name: Annotated[str, typer.Argument(help="The secret's name, as an error asked for it.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Forget it.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Store a token or app password in the workspace's secrets file (readable by you only);
+    it is asked for without echo, or read from standard input."""
+    import sys
+
+    from faceloop.workspace.secrets import env_name, set_secret
+
+    with _open(workspace) as ws:
+        if remove:
+            set_secret(ws.root, name, None)
+            console.print(f"Forgot the secret {escape(name)}.")
+            return
+        if sys.stdin.isatty():
+            value = typer.prompt(f"{name}", hide_input=True)
+        else:
+            value = sys.stdin.readline().strip()
+        if not value:
+            _say_error(ValueError("no secret given"))
+            raise typer.Exit(2)
+        set_secret(ws.root, name, value)
+    console.print(f"Stored the secret {escape(name)} (or set ${env_name(name)} instead).")
+
+
+@app.command("collect")
+def collect_command(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Sources by number or name (default: all).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One run of each source, then stop.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Collect new photos from the sources: once, or on their schedules until Ctrl-C."""
+    import time
+
+    from faceloop.collect.base import SourceError
+    from faceloop.collect.run import CollectProgress, collect, due_sources, find_source
+
+    with _open(workspace) as ws:
+        try:
+            ids = [find_source(ws, ref) for ref in sources or []] or None
+        except SourceError as exc:
+            _say_error(exc)
+            raise typer.Exit(2) from None
+
+        def run(chosen: list[int] | None) -> list:
+            with _bar() as bar:
+                task = bar.add_task("collecting…", total=None)
+
+                def show(p: CollectProgress) -> None:
+                    bar.update(
+                        task,
+                        completed=p.posts,
+                        description=f"{p.source}: {p.posts} posts, {p.photos} photos, "
+                        f"{p.faces} faces",
+                    )
+
+                runs = collect(ws, chosen, progress=show)
+            for r in runs:
+                line = (
+                    f"{escape(r.name)}: {r.posts:,} new posts, {r.photos:,} new photos "
+                    f"({r.duplicates:,} seen before), {r.faces:,} faces"
+                )
+                if r.skipped:
+                    line += f", {r.skipped:,} posts skipped (do not collect)"
+                if r.failed:
+                    line += f", {r.failed:,} images failed"
+                console.print(line, soft_wrap=True)
+                for problem in r.problems[:5]:
+                    console.print(f"  {escape(problem)}", soft_wrap=True)
+                if r.error:
+                    errors.print(f"[red]{escape(r.name)}:[/red] {escape(r.error)}", soft_wrap=True)
+            return runs
+
+        if once:
+            runs = run(ids)
+            if runs and all(r.error for r in runs):
+                raise typer.Exit(1)
+            return
+        console.print("Collecting on each source's schedule (Ctrl-C stops).")
+        try:
+            while True:
+                due = [i for i in due_sources(ws) if ids is None or i in ids]
+                if due:
+                    run(due)
+                time.sleep(30)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
 
 
 def main() -> None:

@@ -238,7 +238,12 @@ def _detach_references(session: Session, ids: list[int]) -> None:
     """Rows that stay but point at them (a photo's hint, an account, a group's suggestion)
     point at no one, so no trace of the person is left in what is kept."""
     session.execute(update(Image).where(Image.hint_person_id.in_(ids)).values(hint_person_id=None))
-    session.execute(update(Account).where(Account.person_id.in_(ids)).values(person_id=None))
+    # their own accounts are never collected from again
+    session.execute(
+        update(Account)
+        .where(Account.person_id.in_(ids))
+        .values(person_id=None, do_not_collect=True)
+    )
     session.execute(
         update(FaceGroup)
         .where(FaceGroup.suggested_person_id.in_(ids))

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from huey import SqliteHuey
+from huey import SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 from sqlalchemy import select, update
@@ -52,6 +52,25 @@ WAITING = "waiting for a worker"
 PROGRESS_INTERVAL = 0.25
 
 _kinds: dict[str, JobFunction] = {}
+#: what the worker does once a minute (start the collection of sources that are due)
+_ticks: list[Callable[[Workspace], None]] = []
+
+
+def every_minute(step: Callable[[Workspace], None]) -> Callable[[Workspace], None]:
+    """Run `step` once a minute in whichever worker runs this workspace's jobs (Huey's periodic
+    tasks: `faceloop serve`'s worker, or `faceloop worker`)."""
+    if step not in _ticks:
+        _ticks.append(step)
+    return step
+
+
+def tick(ws: Workspace) -> None:
+    """The minute's steps, each on its own: one that fails is logged and the rest still run."""
+    for step in list(_ticks):
+        try:
+            step(ws)
+        except Exception:
+            log.exception("the periodic step %s failed", getattr(step, "__name__", step))
 
 
 class JobError(Exception):
@@ -242,6 +261,12 @@ class JobQueue:
 
         self._execute = execute
 
+        @self.huey.periodic_task(crontab(minute="*"), name="faceloop.tick")
+        def periodic() -> None:
+            tick(self.ws)
+
+        self._periodic = periodic
+
     def enqueue(self, job_id: int) -> None:
         self._execute(job_id)
 
@@ -255,7 +280,7 @@ class JobQueue:
             self.huey,
             workers=threads,
             worker_type="thread",
-            periodic=False,
+            periodic=True,
             initial_delay=0.05,
             max_delay=0.5,
             check_worker_health=False,

@@ -18,6 +18,7 @@ import uvicorn
 
 # each stage's job module registers its kinds of job (for this process's worker) and the rules
 # that start them after human decisions
+import faceloop.collect.job
 import faceloop.grouping.job
 import faceloop.ingest.job
 import faceloop.learning.job  # noqa: F401

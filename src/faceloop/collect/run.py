@@ -1,0 +1,564 @@
+"""Sources in the database, and the run that collects what is new from them.
+
+A run reads a source's pages from its cursor. For each batch of pages it records the posts and
+their accounts, fetches the images of posts not yet collected, imports them through the one
+import path (`faceloop.ingest.run.import_photos`: stored once by content, faces found in
+workers), and then, in one transaction, marks the posts collected and stores the cursor. A run
+killed anywhere goes on from the last stored cursor: posts are unique per source, photos per
+content, so nothing is stored twice and nothing is lost.
+
+Who posted a photo is the free label: an account linked to a person makes her the photo's hint,
+and with `[collect] label_own_selfies` a single-face photo from her account is labelled hers.
+Accounts marked do-not-collect (`faceloop forget` marks the forgotten person's) and authors whose
+name is a forgotten person's are skipped before any of their images is fetched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import random
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from faceloop.collect.base import FetchedPost, Page, SourceContext, SourceError, SourceKind
+from faceloop.collect.fetch import Fetcher, FetchError, FetchPolicy, looks_like_image
+from faceloop.collect.guard import AddressGuard
+from faceloop.collect.sources import kind as kind_named
+from faceloop.db.models import (
+    Account,
+    Decision,
+    Face,
+    ForgottenPerson,
+    Image,
+    ImageOrigin,
+    Post,
+    Source,
+    utcnow,
+)
+from faceloop.db.upsert import insert_new
+from faceloop.ingest.run import ImportProgress, PhotoOrigin, import_photos
+from faceloop.ingest.scan import PhotoFile
+from faceloop.labels.decisions import PERSON, decide
+from faceloop.labels.people import search_key
+from faceloop.workspace import Workspace
+from faceloop.workspace.secrets import secrets_for
+
+#: images fetched before they are imported together (one worker pool for many pages)
+BATCH_IMAGES = 64
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    id: int
+    kind: str
+    name: str
+    settings: dict[str, Any]
+    paused: bool
+    every_minutes: int
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    last_error: str | None
+    posts: int
+    photos: int
+    faces: int
+    reads_used: int
+
+
+@dataclass
+class RunSummary:
+    source_id: int
+    name: str
+    posts: int = 0
+    photos: int = 0
+    duplicates: int = 0
+    faces: int = 0
+    #: images that could not be fetched or read (the report says which)
+    failed: int = 0
+    #: posts of accounts that may not be collected from
+    skipped: int = 0
+    labelled: int = 0
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CollectProgress:
+    source: str = ""
+    posts: int = 0
+    photos: int = 0
+    faces: int = 0
+    failed: int = 0
+
+
+# ------------------------------------------------------------------ sources
+
+
+def add_source(
+    ws: Workspace,
+    kind: str,
+    target: str,
+    options: Mapping[str, Any] | None = None,
+    every_minutes: int | None = None,
+) -> SourceInfo:
+    """Add a source (SourceError with the reason when its settings are wrong or it exists)."""
+    found = kind_named(kind)
+    options = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+    options.setdefault("backfill", ws.settings.collect.backfill)
+    settings = found.settings(target, options)
+    name = found.describe(settings)
+    every = every_minutes or ws.settings.collect.every_minutes
+    with ws.transaction(serialized=True) as session:
+        existing = session.scalar(select(Source).where(Source.kind == kind, Source.name == name))
+        if existing is not None and existing.removed_at is None:
+            raise SourceError(f"there is already a {kind} source {name} (#{existing.id})")
+        if existing is not None:
+            existing.removed_at, existing.paused, existing.settings = None, False, settings
+            existing.schedule = str(every)
+            source_id = existing.id
+        else:
+            source = Source(kind=kind, name=name, settings=settings, schedule=str(every))
+            session.add(source)
+            session.flush()
+            source_id = source.id
+        session.execute(update(Source).where(Source.id == source_id).values(next_run_at=utcnow()))
+    return source_info(ws, source_id)
+
+
+def find_source(ws: Workspace, ref: str | int) -> int:
+    """A source's id from its id or its name (SourceError if none or several match)."""
+    with ws.reader() as session:
+        query = select(Source.id).where(Source.removed_at.is_(None), _collected())
+        if isinstance(ref, int) or str(ref).lstrip("#").isdigit():
+            found = session.scalars(query.where(Source.id == int(str(ref).lstrip("#")))).all()
+        else:
+            found = session.scalars(query.where(Source.name == ref)).all()
+    if len(found) != 1:
+        what = "no source" if not found else f"{len(found)} sources"
+        raise SourceError(f"{what} called {ref!r}: see `faceloop source list`")
+    return found[0]
+
+
+def list_sources(ws: Workspace) -> list[SourceInfo]:
+    with ws.reader() as session:
+        ids = session.scalars(
+            select(Source.id).where(Source.removed_at.is_(None), _collected()).order_by(Source.id)
+        ).all()
+    return [source_info(ws, i) for i in ids]
+
+
+def source_info(ws: Workspace, source_id: int) -> SourceInfo:
+    with ws.reader() as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            raise SourceError(f"no source #{source_id}")
+        posts = session.scalar(select(func.count(Post.id)).where(Post.source_id == source_id))
+        photos = session.scalar(
+            select(func.count(func.distinct(ImageOrigin.image_id))).where(
+                ImageOrigin.source_id == source_id
+            )
+        )
+        faces = session.scalar(
+            select(func.count(func.distinct(Face.id)))
+            .join(ImageOrigin, ImageOrigin.image_id == Face.image_id)
+            .where(ImageOrigin.source_id == source_id)
+        )
+        return SourceInfo(
+            id=source.id,
+            kind=source.kind,
+            name=source.name,
+            settings=dict(source.settings or {}),
+            paused=source.paused,
+            every_minutes=_every(source),
+            last_run_at=source.last_run_at,
+            next_run_at=source.next_run_at,
+            last_error=source.last_error,
+            posts=posts or 0,
+            photos=photos or 0,
+            faces=faces or 0,
+            reads_used=source.reads_used if source.reads_month == _month() else 0,
+        )
+
+
+def set_paused(ws: Workspace, source_id: int, paused: bool) -> None:
+    with ws.transaction() as session:
+        session.execute(update(Source).where(Source.id == source_id).values(paused=paused))
+
+
+def remove_source(ws: Workspace, source_id: int) -> None:
+    """Stop collecting from a source. Its posts, photos and faces stay, with every label."""
+    with ws.transaction() as session:
+        session.execute(
+            update(Source)
+            .where(Source.id == source_id)
+            .values(removed_at=utcnow(), paused=True, cursor=None)
+        )
+
+
+def due_sources(ws: Workspace, now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    with ws.reader() as session:
+        return list(
+            session.scalars(
+                select(Source.id).where(
+                    Source.removed_at.is_(None),
+                    Source.paused.is_(False),
+                    _collected(),
+                    (Source.next_run_at.is_(None)) | (Source.next_run_at <= now),
+                )
+            )
+        )
+
+
+def _collected():
+    """Collected sources have a schedule; the sources of imports and uploads have none."""
+    return Source.schedule.is_not(None)
+
+
+def _every(source: Source) -> int:
+    return int(source.schedule) if (source.schedule or "").isdigit() else 30
+
+
+def _month(now: datetime | None = None) -> str:
+    return (now or utcnow()).strftime("%Y-%m")
+
+
+# ------------------------------------------------------------------ running
+
+
+def make_fetcher(ws: Workspace) -> Fetcher:
+    settings = ws.settings.collect
+    return Fetcher(
+        AddressGuard(settings.allow_networks),
+        FetchPolicy(
+            timeout=settings.timeout_seconds, max_image_bytes=settings.max_image_mb * 2**20
+        ),
+    )
+
+
+def collect(
+    ws: Workspace,
+    source_ids: Iterable[int] | None = None,
+    *,
+    progress: Callable[[CollectProgress], None] | None = None,
+    fetcher: Fetcher | None = None,
+    workers: int | None = None,
+) -> list[RunSummary]:
+    """Collect from these sources (default: every one not paused), one after another."""
+    ids = list(source_ids) if source_ids is not None else _active(ws)
+    own = fetcher is None
+    fetcher = fetcher or make_fetcher(ws)
+    try:
+        return [_Run(ws, i, fetcher, progress, workers).execute() for i in ids]
+    finally:
+        if own:
+            fetcher.close()
+
+
+def _active(ws: Workspace) -> list[int]:
+    return [s.id for s in list_sources(ws) if not s.paused]
+
+
+@contextmanager
+def _source_lock(ws: Workspace, source_id: int) -> Iterator[bool]:
+    ws.locks_dir.mkdir(exist_ok=True)
+    with open(ws.locks_dir / f"collect-{source_id}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+@dataclass
+class _Pending:
+    """A fetched image waiting for the import, and where it came from."""
+
+    file: Path
+    post_id: int
+    url: str
+    handle: str
+
+
+class _Run:
+    def __init__(
+        self,
+        ws: Workspace,
+        source_id: int,
+        fetcher: Fetcher,
+        progress: Callable[[CollectProgress], None] | None,
+        workers: int | None,
+    ) -> None:
+        self.ws = ws
+        self.source_id = source_id
+        self.fetcher = fetcher
+        self.progress_callback = progress
+        self.workers = workers
+        info = source_info(ws, source_id)
+        self.info = info
+        self.summary = RunSummary(source_id, info.name)
+        self.progress = CollectProgress(source=info.name)
+        self.kind: SourceKind = kind_named(info.kind)
+        self.staging = ws.root / "staging" / f"collect-{source_id}-{uuid.uuid4().hex[:8]}"
+        self.forgotten = _forgotten_keys(ws)
+        self.pending: list[_Pending] = []
+        self.pages: list[Page] = []
+        self.monthly = info.settings.get("monthly_reads")
+
+    def execute(self) -> RunSummary:
+        with _source_lock(self.ws, self.source_id) as mine:
+            if not mine:
+                self.summary.error = "already being collected by another run"
+                return self.summary
+            try:
+                self._read()
+            except (SourceError, FetchError) as exc:
+                self.summary.error = str(exc)
+                # what was read before the error is kept, up to its last cursor
+                self._store()
+            finally:
+                shutil.rmtree(self.staging, ignore_errors=True)
+                self._finish()
+        return self.summary
+
+    def _read(self) -> None:
+        with self.ws.reader() as session:
+            cursor = session.scalar(select(Source.cursor).where(Source.id == self.source_id))
+        secrets = secrets_for(self.ws.root, self.kind.secrets_needed(self.info.settings))
+        context = SourceContext(self.fetcher, secrets)
+        for page in self.kind.pages(self.info.settings, cursor, context):
+            self._count_reads(page.reads)
+            self._take(page)
+            if len(self.pending) >= BATCH_IMAGES:
+                self._store()
+            if self._over_budget():
+                raise SourceError(
+                    f"this month's read budget ({self.monthly:,} reads) is used; collection "
+                    "goes on next month, or raise monthly_reads"
+                )
+        self._store()
+
+    # -- reads budget (X bills each post read)
+
+    def _count_reads(self, reads: int) -> None:
+        if not reads:
+            return
+        month = _month()
+        with self.ws.transaction() as session:
+            source = session.get(Source, self.source_id)
+            if source.reads_month != month:
+                source.reads_month, source.reads_used = month, 0
+            source.reads_used += reads
+
+    def _over_budget(self) -> bool:
+        if not self.monthly:
+            return False
+        return source_info(self.ws, self.source_id).reads_used >= int(self.monthly)
+
+    # -- one page: posts recorded, images fetched
+
+    def _take(self, page: Page) -> None:
+        new: list[tuple[int, FetchedPost, str]] = []
+        with self.ws.transaction(serialized=True) as session:
+            for post in page.posts:
+                account_id, allowed = self._account(session, post)
+                if not allowed:
+                    self.summary.skipped += 1
+                    continue
+                post_id = insert_new(
+                    session,
+                    Post,
+                    ["source_id", "external_id"],
+                    source_id=self.source_id,
+                    account_id=account_id,
+                    external_id=post.external_id,
+                    url=post.url,
+                    posted_at=post.posted_at,
+                    text=post.text,
+                    created_at=utcnow(),
+                )
+                if post_id is None:
+                    row = session.execute(
+                        select(Post.id, Post.collected_at).where(
+                            Post.source_id == self.source_id,
+                            Post.external_id == post.external_id,
+                        )
+                    ).one()
+                    if row.collected_at is not None:
+                        continue
+                    post_id = row.id
+                new.append((post_id, post, post.author or ""))
+        for post_id, post, handle in new:
+            self.summary.posts += 1
+            self.progress.posts += 1
+            for n, link in enumerate(post.images):
+                self._fetch_image(post_id, n, link.url, handle)
+            self._tell()
+        self.pages.append(page)
+
+    def _account(self, session: Session, post: FetchedPost) -> tuple[int | None, bool]:
+        if not post.author:
+            return None, True
+        insert_new(
+            session,
+            Account,
+            ["source_id", "handle"],
+            source_id=self.source_id,
+            handle=post.author,
+            display_name=post.author_name,
+            created_at=utcnow(),
+        )
+        account = session.execute(
+            select(Account).where(
+                Account.source_id == self.source_id, Account.handle == post.author
+            )
+        ).scalar_one()
+        if post.author_name and account.display_name != post.author_name:
+            account.display_name = post.author_name
+        names = (post.author, post.author.lstrip("@").split("@")[0], post.author_name or "")
+        if any(search_key(n) in self.forgotten for n in names if n):
+            account.do_not_collect = True
+        return account.id, not account.do_not_collect
+
+    def _fetch_image(self, post_id: int, n: int, url: str, handle: str) -> None:
+        try:
+            data = _local_image(url) if url.startswith("file://") else self.fetcher.image(url)
+        except (FetchError, OSError) as exc:
+            self._problem(f"{url}: {exc}")
+            return
+        self.staging.mkdir(parents=True, exist_ok=True)
+        path = self.staging / f"{post_id}-{n}.img"
+        path.write_bytes(data)
+        self.pending.append(_Pending(path, post_id, url, handle))
+
+    def _problem(self, text: str) -> None:
+        self.summary.failed += 1
+        self.progress.failed += 1
+        self.summary.problems.append(text)
+
+    # -- a batch: imported, then the posts marked and the cursor stored together
+
+    def _store(self) -> None:
+        if not self.pages:
+            return
+        by_name = {p.file.name: p for p in self.pending}
+
+        def origin_of(file: PhotoFile) -> PhotoOrigin:
+            pending = by_name[file.path.name]
+            return PhotoOrigin(pending.url, pending.handle, pending.post_id)
+
+        if self.pending:
+            imported = import_photos(
+                self.ws,
+                [p.file for p in self.pending],
+                workers=self.workers if len(self.pending) >= 8 else 1,
+                source=(self.info.kind, self.info.name),
+                origin_of=origin_of,
+                progress=self._imported,
+            )
+            self.summary.photos += imported.imported
+            self.summary.duplicates += imported.exact_duplicates + imported.near_copies
+            self.summary.faces += imported.faces
+            self.summary.failed += imported.failed
+            if imported.report:
+                self.summary.problems.append(f"import report: {imported.report}")
+        post_ids = {p.post_id for p in self.pending}
+        cursor = next((p.cursor for p in reversed(self.pages) if p.cursor is not None), None)
+        with self.ws.transaction(serialized=True) as session:
+            self.summary.labelled += self._hints(session, post_ids)
+            session.execute(
+                update(Post)
+                .where(Post.source_id == self.source_id, Post.collected_at.is_(None))
+                .values(collected_at=utcnow())
+            )
+            if cursor is not None:
+                session.execute(
+                    update(Source).where(Source.id == self.source_id).values(cursor=cursor)
+                )
+        for pending in self.pending:
+            pending.file.unlink(missing_ok=True)
+        self.pending, self.pages = [], []
+
+    def _imported(self, progress: ImportProgress) -> None:
+        self.progress.faces = self.summary.faces + progress.faces
+        self.progress.photos = self.summary.photos + progress.imported
+        self._tell()
+
+    def _hints(self, session: Session, post_ids: set[int]) -> int:
+        """The linked account's person on the photos of its posts: a hint on each, and (when
+        the setting says so) the label of a single face. Returns the faces labelled."""
+        if not post_ids:
+            return 0
+        rows = session.execute(
+            select(ImageOrigin.image_id, Account.person_id)
+            .join(Post, Post.id == ImageOrigin.post_id)
+            .join(Account, Account.id == Post.account_id)
+            .where(ImageOrigin.post_id.in_(post_ids), Account.person_id.is_not(None))
+        ).all()
+        labelled = 0
+        label = self.ws.settings.collect.label_own_selfies
+        for image_id, person_id in rows:
+            image = session.get(Image, image_id)
+            if image.hint_person_id is None:
+                image.hint_person_id = person_id
+            faces = session.scalars(select(Face.id).where(Face.image_id == image_id)).all()
+            if not label or len(faces) != 1:
+                continue
+            if session.scalar(select(func.count(Decision.id)).where(Decision.face_id == faces[0])):
+                continue
+            decide(
+                session,
+                faces[0],
+                PERSON,
+                person_id=person_id,
+                origin="account",
+                user_id=self.ws.owner_id(),
+                detail={"from": "account", "source": self.info.name},
+            )
+            labelled += 1
+        return labelled
+
+    def _finish(self) -> None:
+        every = self.info.every_minutes
+        delay = every * (1 + random.uniform(0, self.ws.settings.collect.jitter))
+        with self.ws.transaction() as session:
+            session.execute(
+                update(Source)
+                .where(Source.id == self.source_id)
+                .values(
+                    last_run_at=utcnow(),
+                    last_error=self.summary.error,
+                    next_run_at=utcnow() + timedelta(minutes=delay),
+                )
+            )
+
+    def _tell(self) -> None:
+        if self.progress_callback:
+            self.progress_callback(self.progress)
+
+
+def _local_image(url: str) -> bytes:
+    path = Path(url.removeprefix("file://"))
+    data = path.read_bytes()
+    if not looks_like_image(data):
+        raise OSError(f"not an image: {path.name}")
+    return data
+
+
+def _forgotten_keys(ws: Workspace) -> set[str]:
+    with ws.reader() as session:
+        rows = session.execute(select(ForgottenPerson.name, ForgottenPerson.aliases)).all()
+    keys = set()
+    for name, aliases in rows:
+        keys.add(search_key(name))
+        keys.update(search_key(a) for a in aliases or ())
+    return keys
