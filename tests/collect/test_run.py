@@ -19,8 +19,8 @@ from faceloop.datasets.forget import forget_person
 from faceloop.db.models import Account, Decision, Image, Job, Post
 from faceloop.ingest.run import CRASH_AFTER_VARIABLE
 from faceloop.labels.person_ops import create_person
+from faceloop.testing.mastodon import mastodon
 from faceloop.workspace import Workspace, init_workspace, open_workspace
-from tests.collect.mastodon_server import mastodon
 from tests.conftest import DATA, needs_data
 
 pytestmark = needs_data

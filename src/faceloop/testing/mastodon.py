@@ -1,5 +1,11 @@
 """A local server that answers as a Mastodon instance documents (tag timelines, account lookup
-and statuses, media files), holding statuses the test adds; it records every request."""
+and statuses, media files), holding the statuses a test or a benchmark adds, and recording
+every request: collection is measured and tested against it, since no real instance is
+reachable from here. Media are read from their files when asked for, so a benchmark can post
+thousands of photos without holding them in memory.
+
+API: https://docs.joinmastodon.org/methods/timelines/#tag, /methods/accounts/#statuses
+"""
 
 from __future__ import annotations
 
@@ -17,18 +23,19 @@ from urllib.parse import parse_qs, urlsplit
 class Instance:
     url: str = ""
     statuses: list[dict] = field(default_factory=list)
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, Path | bytes] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     #: path -> (status, headers, body) answered instead, once
     once: dict[str, tuple[int, dict, bytes]] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
+    record: bool = True
 
     def post(self, account: str, photos: list[Path], tag: str = "CHEERZ") -> dict:
         number = len(self.statuses) + 1
         media = []
         for i, photo in enumerate(photos):
             name = f"/media/{number}-{i}.jpg"
-            self.files[name] = photo.read_bytes()
+            self.files[name] = photo
             media.append({"id": f"m{number}{i}", "type": "image", "url": self.url + name})
         status = {
             "id": str(100000 + number),
@@ -76,12 +83,15 @@ def mastodon() -> Iterator[Instance]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
-            instance.requests.append(self.path)
+            if instance.record:
+                instance.requests.append(self.path)
             if parts.path in instance.once:
                 status, headers, body = instance.once.pop(parts.path)
                 return self._send(status, body, headers)
             if parts.path in instance.files:
-                return self._send(200, instance.files[parts.path], {"Content-Type": "image/jpeg"})
+                media = instance.files[parts.path]
+                body = media.read_bytes() if isinstance(media, Path) else media
+                return self._send(200, body, {"Content-Type": "image/jpeg"})
             if parts.path.startswith("/api/v1/timelines/tag/"):
                 tag = parts.path.rsplit("/", 1)[1].lower()
                 found = [s for s in instance.statuses if {"name": tag} in s["tags"]]
