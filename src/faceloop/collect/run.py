@@ -16,11 +16,14 @@ name is a forgotten person's are skipped before any of their images is fetched.
 from __future__ import annotations
 
 import fcntl
+import queue
 import random
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,8 +55,10 @@ from faceloop.labels.people import search_key
 from faceloop.workspace import Workspace
 from faceloop.workspace.secrets import secrets_for
 
-#: images fetched before they are imported together (one worker pool for many pages)
+#: images fetched ahead of the import, at most
 BATCH_IMAGES = 64
+#: images fetched at once
+DOWNLOADS = 4
 
 
 @dataclass(frozen=True)
@@ -280,13 +285,14 @@ def _source_lock(ws: Workspace, source_id: int) -> Iterator[bool]:
 
 
 @dataclass
-class _Pending:
-    """A fetched image waiting for the import, and where it came from."""
+class _Batch:
+    """A page on its way in: its new posts, and the staged images not yet imported."""
 
-    file: Path
-    post_id: int
-    url: str
-    handle: str
+    page: Page
+    post_ids: list[int]
+    waiting: set[str] = field(default_factory=set)
+    #: every image of the page is staged (or failed); until then more may come
+    fetched: bool = False
 
 
 class _Run:
@@ -310,9 +316,13 @@ class _Run:
         self.kind: SourceKind = kind_named(info.kind)
         self.staging = ws.root / "staging" / f"collect-{source_id}-{uuid.uuid4().hex[:8]}"
         self.forgotten = _forgotten_keys(ws)
-        self.pending: list[_Pending] = []
-        self.pages: list[Page] = []
         self.monthly = info.settings.get("monthly_reads")
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.batches: list[_Batch] = []
+        self.origins: dict[str, PhotoOrigin] = {}
+        self.accounts: dict[str, tuple[int, bool]] = {}
+        self.downloads = ThreadPoolExecutor(DOWNLOADS, thread_name_prefix="collect-image")
 
     def execute(self) -> RunSummary:
         with _source_lock(self.ws, self.source_id) as mine:
@@ -323,29 +333,85 @@ class _Run:
                 self._read()
             except (SourceError, FetchError) as exc:
                 self.summary.error = str(exc)
-                # what was read before the error is kept, up to its last cursor
-                self._store()
             finally:
+                self.downloads.shutdown(wait=True, cancel_futures=True)
                 shutil.rmtree(self.staging, ignore_errors=True)
                 self._finish()
         return self.summary
 
     def _read(self) -> None:
-        with self.ws.reader() as session:
-            cursor = session.scalar(select(Source.cursor).where(Source.id == self.source_id))
-        secrets = secrets_for(self.ws.root, self.kind.secrets_needed(self.info.settings))
-        context = SourceContext(self.fetcher, secrets)
-        for page in self.kind.pages(self.info.settings, cursor, context):
-            self._count_reads(page.reads)
-            self._take(page)
-            if len(self.pending) >= BATCH_IMAGES:
-                self._store()
-            if self._over_budget():
-                raise SourceError(
-                    f"this month's read budget ({self.monthly:,} reads) is used; collection "
-                    "goes on next month, or raise monthly_reads"
+        """Pages are read and their images fetched in a thread of their own while the import
+        finds faces in what has arrived: the network and the face models work at once, with
+        one worker pool for the whole run. A page is stored (its posts marked collected, its
+        cursor kept) once every image of it and of the pages before it is imported."""
+        files: queue.Queue[Path | None] = queue.Queue(maxsize=BATCH_IMAGES)
+        failure: list[BaseException] = []
+        producer = threading.Thread(
+            target=self._produce, args=(files, failure), name="collect-fetch", daemon=True
+        )
+        producer.start()
+        try:
+            first = files.get()
+            if first is not None:
+
+                def arriving() -> Iterator[Path]:
+                    path: Path | None = first
+                    while path is not None:
+                        yield path
+                        path = files.get()
+
+                imported = import_photos(
+                    self.ws,
+                    arriving(),
+                    streaming=True,
+                    workers=self.workers,
+                    source=(self.info.kind, self.info.name),
+                    origin_of=self._origin_of,
+                    on_done=self._done,
+                    progress=self._imported,
                 )
-        self._store()
+                self.summary.photos += imported.imported
+                self.summary.duplicates += imported.exact_duplicates + imported.near_copies
+                self.summary.faces += imported.faces
+                self.summary.failed += imported.failed
+                if imported.report:
+                    self.summary.problems.append(f"import report: {imported.report}")
+        finally:
+            self.stopping.set()
+            while producer.is_alive():
+                with suppress(queue.Empty):
+                    files.get(timeout=0.1)
+            producer.join()
+        self._commit_ready()
+        if failure:
+            raise failure[0]
+
+    def _produce(self, files: queue.Queue[Path | None], failure: list[BaseException]) -> None:
+        try:
+            with self.ws.reader() as session:
+                cursor = session.scalar(select(Source.cursor).where(Source.id == self.source_id))
+            secrets = secrets_for(self.ws.root, self.kind.secrets_needed(self.info.settings))
+            context = SourceContext(self.fetcher, secrets)
+            for page in self.kind.pages(self.info.settings, cursor, context):
+                if self.stopping.is_set():
+                    return
+                self._count_reads(page.reads)
+                self._take(page, files)
+                if self._over_budget():
+                    raise SourceError(
+                        f"this month's read budget ({int(self.monthly):,} reads) is used; "
+                        "collection goes on next month, or raise monthly_reads"
+                    )
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            self._put(files, None)
+
+    def _put(self, files: queue.Queue[Path | None], item: Path | None) -> None:
+        while not self.stopping.is_set():
+            with suppress(queue.Full):
+                files.put(item, timeout=0.1)
+                return
 
     # -- reads budget (X bills each post read)
 
@@ -364,11 +430,11 @@ class _Run:
             return False
         return source_info(self.ws, self.source_id).reads_used >= int(self.monthly)
 
-    # -- one page: posts recorded, images fetched
+    # -- one page: posts recorded, images fetched and handed to the import
 
-    def _take(self, page: Page) -> None:
+    def _take(self, page: Page, files: queue.Queue[Path | None]) -> None:
         new: list[tuple[int, FetchedPost, str]] = []
-        with self.ws.transaction(serialized=True) as session:
+        with self.ws.transaction() as session:
             for post in page.posts:
                 account_id, allowed = self._account(session, post)
                 if not allowed:
@@ -397,17 +463,35 @@ class _Run:
                         continue
                     post_id = row.id
                 new.append((post_id, post, post.author or ""))
-        for post_id, post, handle in new:
-            self.summary.posts += 1
-            self.progress.posts += 1
-            for n, link in enumerate(post.images):
-                self._fetch_image(post_id, n, link.url, handle)
-            self._tell()
-        self.pages.append(page)
+        batch = _Batch(page, [post_id for post_id, _, _ in new])
+        with self.lock:
+            self.batches.append(batch)
+        wanted = [
+            (post_id, n, link.url, handle)
+            for post_id, post, handle in new
+            for n, link in enumerate(post.images)
+        ]
+        self.summary.posts += len(new)
+        self.progress.posts += len(new)
+        # a few images at once: a real server is far away, and its answers come slowly
+        for path in self.downloads.map(lambda job: self._fetch_image(*job), wanted):
+            if path is not None:
+                with self.lock:
+                    batch.waiting.add(path.name)
+                self._put(files, path)
+        self._tell()
+        with self.lock:
+            batch.fetched = True
 
     def _account(self, session: Session, post: FetchedPost) -> tuple[int | None, bool]:
+        """The post's account (recorded on first sight) and whether it may be collected."""
         if not post.author:
             return None, True
+        if post.author not in self.accounts:
+            self.accounts[post.author] = self._record_account(session, post)
+        return self.accounts[post.author]
+
+    def _record_account(self, session: Session, post: FetchedPost) -> tuple[int, bool]:
         insert_new(
             session,
             Account,
@@ -429,64 +513,59 @@ class _Run:
             account.do_not_collect = True
         return account.id, not account.do_not_collect
 
-    def _fetch_image(self, post_id: int, n: int, url: str, handle: str) -> None:
+    def _fetch_image(self, post_id: int, n: int, url: str, handle: str) -> Path | None:
         try:
             data = _local_image(url) if url.startswith("file://") else self.fetcher.image(url)
         except (FetchError, OSError) as exc:
             self._problem(f"{url}: {exc}")
-            return
+            return None
         self.staging.mkdir(parents=True, exist_ok=True)
         path = self.staging / f"{post_id}-{n}.img"
         path.write_bytes(data)
-        self.pending.append(_Pending(path, post_id, url, handle))
+        with self.lock:
+            self.origins[path.name] = PhotoOrigin(url, handle, post_id)
+        return path
 
     def _problem(self, text: str) -> None:
-        self.summary.failed += 1
-        self.progress.failed += 1
-        self.summary.problems.append(text)
+        with self.lock:
+            self.summary.failed += 1
+            self.progress.failed += 1
+            self.summary.problems.append(text)
 
-    # -- a batch: imported, then the posts marked and the cursor stored together
+    # -- what the import tells: a file done; the pages all done are stored
 
-    def _store(self) -> None:
-        if not self.pages:
+    def _origin_of(self, file: PhotoFile) -> PhotoOrigin:
+        with self.lock:
+            return self.origins[file.path.name]
+
+    def _done(self, file: PhotoFile) -> None:
+        with self.lock:
+            for batch in self.batches:
+                batch.waiting.discard(file.path.name)
+        file.path.unlink(missing_ok=True)
+        self._commit_ready()
+
+    def _commit_ready(self) -> None:
+        """Store the pages, oldest first, whose images are all done: their posts are marked
+        collected and the newest cursor among them is kept, in one transaction."""
+        with self.lock:
+            ready = []
+            while self.batches and self.batches[0].fetched and not self.batches[0].waiting:
+                ready.append(self.batches.pop(0))
+        if not ready:
             return
-        by_name = {p.file.name: p for p in self.pending}
-
-        def origin_of(file: PhotoFile) -> PhotoOrigin:
-            pending = by_name[file.path.name]
-            return PhotoOrigin(pending.url, pending.handle, pending.post_id)
-
-        if self.pending:
-            imported = import_photos(
-                self.ws,
-                [p.file for p in self.pending],
-                workers=self.workers if len(self.pending) >= 8 else 1,
-                source=(self.info.kind, self.info.name),
-                origin_of=origin_of,
-                progress=self._imported,
-            )
-            self.summary.photos += imported.imported
-            self.summary.duplicates += imported.exact_duplicates + imported.near_copies
-            self.summary.faces += imported.faces
-            self.summary.failed += imported.failed
-            if imported.report:
-                self.summary.problems.append(f"import report: {imported.report}")
-        post_ids = {p.post_id for p in self.pending}
-        cursor = next((p.cursor for p in reversed(self.pages) if p.cursor is not None), None)
+        post_ids = {i for batch in ready for i in batch.post_ids}
+        cursor = next((b.page.cursor for b in reversed(ready) if b.page.cursor is not None), None)
         with self.ws.transaction(serialized=True) as session:
             self.summary.labelled += self._hints(session, post_ids)
-            session.execute(
-                update(Post)
-                .where(Post.source_id == self.source_id, Post.collected_at.is_(None))
-                .values(collected_at=utcnow())
-            )
+            if post_ids:
+                session.execute(
+                    update(Post).where(Post.id.in_(post_ids)).values(collected_at=utcnow())
+                )
             if cursor is not None:
                 session.execute(
                     update(Source).where(Source.id == self.source_id).values(cursor=cursor)
                 )
-        for pending in self.pending:
-            pending.file.unlink(missing_ok=True)
-        self.pending, self.pages = [], []
 
     def _imported(self, progress: ImportProgress) -> None:
         self.progress.faces = self.summary.faces + progress.faces

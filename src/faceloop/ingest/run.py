@@ -130,19 +130,29 @@ def import_photos(
     progress: Callable[[ImportProgress], None] | None = None,
     source: tuple[str, str] = ("folder", "local files"),
     origin_of: Callable[[PhotoFile], PhotoOrigin] | None = None,
+    streaming: bool = False,
+    on_done: Callable[[PhotoFile], None] | None = None,
 ) -> ImportSummary:
     """Import photo files and folders. `by_folder` names each photo's person after its folder
     (and implies `recursive`); `person` names one person for all of them. Photos with exactly
     one face then get that label (a decision with origin "import"); photos with several faces
     keep the person as a hint. `origin_of` says where a file was seen when that is not its
-    path (a collected photo: its address, its account and its post)."""
-    roots = [Path(p) for p in paths]
+    path (a collected photo: its address, its account and its post).
+
+    `streaming` takes `paths` as files that arrive while the import runs (a collection's
+    downloads): each is imported as it comes, one worker pool for all, and the total is not
+    known ahead. `on_done` hears of each file once it is stored, found a duplicate or failed."""
     with import_lock(workspace) as owner:
         recover_interrupted(workspace, owner)
         run = _ImportRun(workspace, owner, by_folder, person, source, progress)
         if origin_of is not None:
             run.origin_of = origin_of
-        return run.execute(roots, recursive or by_folder, _worker_count(workspace, workers))
+        if on_done is not None:
+            run.on_done = on_done
+        count = _worker_count(workspace, workers)
+        if streaming:
+            return run.execute_stream(paths, count)
+        return run.execute([Path(p) for p in paths], recursive or by_folder, count)
 
 
 def _worker_count(workspace: Workspace, workers: int | None) -> int:
@@ -174,16 +184,25 @@ class _ImportRun:
         self.waiting: dict[str, list[PhotoFile]] = defaultdict(list)
         self.people: dict[str, int] = {}
         self.origin_of: Callable[[PhotoFile], PhotoOrigin] = _file_origin
+        self.on_done: Callable[[PhotoFile], None] = lambda file: None
 
     def execute(self, roots: list[Path], recursive: bool, workers: int) -> ImportSummary:
-        started = time.monotonic()
         self.progress.total = sum(isinstance(f, PhotoFile) for f in scan(roots, recursive))
+        return self._execute(scan(roots, recursive), workers)
+
+    def execute_stream(
+        self, paths: Iterable[str | os.PathLike[str]], workers: int
+    ) -> ImportSummary:
+        return self._execute((f for p in paths for f in scan([Path(p)])), workers)
+
+    def _execute(self, files: Iterator[PhotoFile | Problem], workers: int) -> ImportSummary:
+        started = time.monotonic()
         self._tell(done=False)
         try:
             if workers <= 1:
-                self._run_in_process(scan(roots, recursive))
+                self._run_in_process(files)
             else:
-                self._run_pool(scan(roots, recursive), workers)
+                self._run_pool(files, workers)
         finally:
             if self.report_file:
                 self.report_file.close()
@@ -322,6 +341,7 @@ class _ImportRun:
             with self.ws.transaction(serialized=True) as session:
                 self._label(session, original, item.file)
         self._tell()
+        self.on_done(item.file)
         for duplicate in self.waiting.pop(item.sha, []):
             self._duplicate(duplicate, image_id)
 
@@ -411,6 +431,7 @@ class _ImportRun:
             self._label(session, image_id, file)
         self.summary.exact_duplicates += 1
         self._tell()
+        self.on_done(file)
 
     def _label(self, session: Session, image_id: int, file: PhotoFile) -> None:
         name = self.person or (file.folder_name if self.by_folder else None)
@@ -456,6 +477,7 @@ class _ImportRun:
         self.summary.failed += 1
         self.progress.failed += 1
         self._tell()
+        self.on_done(file)
 
     def _report(self, kind: str, shown: str, reason: str) -> None:
         if self.report_file is None:

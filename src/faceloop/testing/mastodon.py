@@ -77,6 +77,11 @@ def mastodon() -> Iterator[Instance]:
     instance = Instance()
 
     class Handler(BaseHTTPRequestHandler):
+        # keeps connections open between requests, as real instances do, and sends each
+        # answer at once (with Nagle's algorithm a body waits 40 ms for the headers' ACK)
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
         def log_message(self, *args) -> None:
             pass
 
