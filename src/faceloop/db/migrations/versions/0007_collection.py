@@ -29,7 +29,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_error", sa.Text(), nullable=True))
         batch.add_column(sa.Column("next_run_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("reads_month", sa.String(length=7), nullable=True))
-        batch.add_column(sa.Column("reads_used", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("reads_used", sa.Integer(), nullable=False, server_default="0")
+        )
     with op.batch_alter_table("post") as batch:
         batch.add_column(sa.Column("text", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("collected_at", sa.DateTime(), nullable=True))
