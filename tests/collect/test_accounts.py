@@ -7,7 +7,6 @@ source, a post per photo, the photo's origin naming the post."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +24,13 @@ from faceloop.collect.accounts import (
     unlink_account,
 )
 from faceloop.collect.run import add_source
-from faceloop.db.models import Account, Face, ImageOrigin, Post, utcnow
-from faceloop.db.upsert import insert_new
+from faceloop.db.models import Account, Face
 from faceloop.labels.activity import activity
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
 from faceloop.labels.person_ops import PersonOpError, create_person, merge_people, undo_event
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import Workspace, init_workspace
-
-_posts = itertools.count(1)
+from tests.collect.posting import post_photos
 
 
 @dataclass
@@ -53,43 +50,7 @@ class Setup:
 
     def post(self, handle: str, face_ids: list[int]) -> int:
         """The account `handle` posts the photos of these faces, one post each."""
-        with self.ws.transaction() as session:
-            insert_new(
-                session,
-                Account,
-                ["source_id", "handle"],
-                source_id=self.source_id,
-                handle=handle,
-                created_at=utcnow(),
-            )
-            account_id = session.scalar(
-                select(Account.id).where(
-                    Account.source_id == self.source_id, Account.handle == handle
-                )
-            )
-            images = session.scalars(
-                select(Face.image_id).where(Face.id.in_(face_ids)).distinct()
-            ).all()
-            for image_id in images:
-                number = next(_posts)
-                post = Post(
-                    source_id=self.source_id,
-                    account_id=account_id,
-                    external_id=str(number),
-                    url=f"https://example.social/{handle}/{number}",
-                    collected_at=utcnow(),
-                )
-                session.add(post)
-                session.flush()
-                session.add(
-                    ImageOrigin(
-                        image_id=image_id,
-                        source_id=self.source_id,
-                        post_id=post.id,
-                        path=f"https://example.social/media/{number}.jpg",
-                    )
-                )
-        return account_id
+        return post_photos(self.ws, self.source_id, handle, face_ids)
 
     def label(self, face_ids: list[int], person_id: int, verdict: str = PERSON) -> None:
         with self.ws.transaction() as session:

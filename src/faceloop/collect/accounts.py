@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from faceloop.db.models import Account, Face, FaceLabel, ImageOrigin, Person, Post, Source
+from faceloop.jsontypes import UtcTime
 from faceloop.labels import person_ops
 from faceloop.labels.decisions import PERSON
 from faceloop.labels.people import merge_roots, merged_person_ids, merges, root_person_id
@@ -57,7 +57,7 @@ class AccountInfo:
     faces: int
     #: faces of its photos that carry a person's label
     labelled: int
-    last_posted_at: datetime | None
+    last_posted_at: UtcTime | None
 
 
 @dataclass(frozen=True)
