@@ -21,6 +21,7 @@ from faceloop.collect.run import (
     source_info,
 )
 from faceloop.collect.sources import kinds
+from faceloop.db.models import utcnow
 from faceloop.jobs.queue import JobInfo, get_job, submit
 from faceloop.jsontypes import UtcTime
 from faceloop.web.deps import WS, User
@@ -41,12 +42,19 @@ TARGET_NEEDED = {
 }
 
 
+#: kinds that read nothing without their secret (X's API takes a bearer token for every read)
+ALWAYS_LOGS_IN = {"x"}
+
+
 @dataclass(frozen=True)
 class SecretState:
     """A secret a source reads: its name and whether it is stored (never its value)."""
 
     name: str
     stored: bool
+    #: the source cannot be read without it: its kind always logs in, or its last run asked
+    #: for it (most instances of Mastodon and Misskey need no token: theirs is optional)
+    needed: bool
     #: the command that stores it
     command: str
 
@@ -64,6 +72,8 @@ class SourceView:
     next_run_at: UtcTime | None
     #: the last run's error in words; None when it went well (or never ran)
     last_error: str | None
+    #: the next run is due (the schedule starts it within a minute, when a worker runs)
+    due: bool
     posts: int
     photos: int
     faces: int
@@ -92,6 +102,7 @@ def source_view(ws: Workspace, info: SourceInfo) -> SourceView:
         last_run_at=info.last_run_at,
         next_run_at=None if info.paused else info.next_run_at,
         last_error=info.last_error,
+        due=not info.paused and (info.next_run_at is None or info.next_run_at <= utcnow()),
         posts=info.posts,
         photos=info.photos,
         faces=info.faces,
@@ -112,7 +123,12 @@ def _secrets(ws: Workspace, info: SourceInfo) -> list[SecretState]:
             stored = get_secret(ws.root, name) is not None
         except ValueError:
             stored = False
-        found.append(SecretState(name, stored, f"faceloop source secret {name}"))
+        needed = (
+            info.kind in ALWAYS_LOGS_IN
+            or "login" in info.settings
+            or name in (info.last_error or "")
+        )
+        found.append(SecretState(name, stored, needed, f"faceloop source secret {name}"))
     return found
 
 
