@@ -100,6 +100,25 @@ def test_a_suggested_link_is_taken_in_one_click_and_undone_from_the_person(root,
         accounts.locator("button.unlink-account").click()
         page.wait_for_selector("#person-accounts li", state="detached")
         assert "No account is linked" in page.locator("#person-accounts").inner_text()
+        (account,) = server.api("GET", "/accounts")["accounts"]
+        assert account["person_id"] is None
+
+        # linked again by name, with the people autocomplete; then marked do-not-collect
+        page.goto(server.base + "/accounts")
+        field = page.locator("#accounts input.link-name")
+        field.click()
+        field.press_sequentially(name[:2])
+        option = page.locator("#accounts .name-list li[role=option]").filter(has_text=name)
+        option.first.click()
+        page.wait_for_selector("#accounts a.linked-person")
+        assert page.locator("#accounts a.linked-person").inner_text() == name
+        page.locator("#accounts input.do-not-collect").check()
+        page.wait_for_function(
+            "() => document.querySelector('#toasts').textContent.includes('skipped from now on')"
+        )
     with open_workspace(root) as ws, ws.reader() as session:
-        assert session.scalar(select(Account.person_id)) is None
+        assert session.execute(select(Account.person_id, Account.do_not_collect)).one() == (
+            person_id,
+            True,
+        )
     assert page.js_errors == []
