@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from faceloop.collect.accounts import MIN_LABELLED
 from faceloop.collect.run import add_source
-from faceloop.db.models import Job, Person
+from faceloop.db.models import Job, Person, Source
 from faceloop.labels.decisions import PERSON, decide
 from faceloop.workspace.secrets import set_secret
 from tests.collect.posting import post_photos, single_face_photos
@@ -116,17 +116,26 @@ def test_a_secret_is_named_never_shown(client, ws) -> None:
         {
             "name": "bluesky:me.bsky.social",
             "stored": True,
+            "needed": True,
             "command": "faceloop source secret bluesky:me.bsky.social",
         }
     ]
     other = add(client, {"kind": "mastodon", "target": "https://mstdn.jp", "tag": "CHEERZ"})
-    assert [(s["name"], s["stored"]) for s in other.json()["secrets"]] == [
-        ("mastodon:mstdn.jp", False)
+    # a Mastodon token is optional: the page asks for it once a run needed one
+    assert [(s["name"], s["stored"], s["needed"]) for s in other.json()["secrets"]] == [
+        ("mastodon:mstdn.jp", False, False)
     ]
+    assert "Needs the secret mastodon:mstdn.jp" not in page(client, "/sources").text
+    with ws.transaction() as session:
+        session.get(Source, other.json()["id"]).last_error = (
+            "mstdn.jp answered 401: store an app token with "
+            "`faceloop source secret mastodon:mstdn.jp`"
+        )
     shown = page(client, "/sources").text
     listed = client.get("/api/v1/sources").text
     assert "app-pass-wordy-1234" not in shown + listed
-    assert "faceloop source secret mastodon:mstdn.jp" in shown
+    assert "Needs the secret mastodon:mstdn.jp" in shown
+    assert "<code>faceloop source secret mastodon:mstdn.jp</code>" in shown
 
 
 def test_the_home_page_shows_the_collection(client, ws, inbox) -> None:
