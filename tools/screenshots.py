@@ -66,6 +66,8 @@ PAGES = {
     "person": "/people/{person}",
     "photo": "/photos/{photo}",
     "upload": "/upload",
+    "sources": "/sources",
+    "accounts": "/accounts",
     "activity": "/activity",
     "models": "/models",
     "identify": "/identify",

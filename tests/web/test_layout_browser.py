@@ -45,6 +45,8 @@ PAGES = [
     "/people/{person}",
     "/photos/{photo}",
     "/upload",
+    "/sources",
+    "/accounts",
     "/activity",
     "/models",
     "/identify",

@@ -266,5 +266,7 @@ def event_summary(kind: str, detail: dict, name: str) -> str:
         "merge": f"merged {detail.get('name', name)} into {detail.get('into_name')}",
         "unmerge": f"un-merged {detail.get('name', name)} from {detail.get('from_name')}",
         "cover": f"chose a cover face for {name}",
+        "account_link": f"linked the account {detail.get('handle')} to {name}",
+        "account_unlink": f"unlinked the account {detail.get('handle')} from {name}",
     }
     return texts.get(kind, f"{kind} on {name}")

@@ -11,7 +11,16 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import FaceLabel, Person, PersonAlias, PersonEvent, PersonTag, Tag, utcnow
+from faceloop.db.models import (
+    Account,
+    FaceLabel,
+    Person,
+    PersonAlias,
+    PersonEvent,
+    PersonTag,
+    Tag,
+    utcnow,
+)
 from faceloop.labels.decisions import PERSON, keep_in_order
 from faceloop.labels.people import (
     NameTaken,
@@ -33,8 +42,11 @@ UNHIDE = "unhide"
 MERGE = "merge"
 UNMERGE = "unmerge"
 COVER = "cover"
+#: an author account of a collected source said to be (or no longer) the person's own
+ACCOUNT_LINK = "account_link"
+ACCOUNT_UNLINK = "account_unlink"
 KINDS = (CREATE, RENAME, ALIAS_ADD, ALIAS_REMOVE, TAG_ADD, TAG_REMOVE, HIDE, UNHIDE, MERGE)
-KINDS += (UNMERGE, COVER)
+KINDS += (UNMERGE, COVER, ACCOUNT_LINK, ACCOUNT_UNLINK)
 MAX_NAME = 200
 
 
@@ -219,6 +231,37 @@ def chosen_covers(session: Session) -> dict[int, int]:
     return covers
 
 
+def _account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise LookupError(f"no account {account_id}")
+    return account
+
+
+def link_account(session: Session, account_id: int, person_id: int, user_id: int | None) -> int:
+    """Say an account is the person's own: her single-face photos from it then suggest her.
+    Recorded on the person (with the person it was linked to before, if any), so the person's
+    history shows it and undo puts the link back as it was."""
+    account = _account(session, account_id)
+    person = get_person(session, person_id)
+    if account.person_id == person_id:
+        raise PersonOpError(f"{account.handle} is already linked to {person.name}")
+    detail = {"account_id": account.id, "handle": account.handle, "previous": account.person_id}
+    account.person_id = person_id
+    return _event(session, person_id, ACCOUNT_LINK, detail, user_id)
+
+
+def unlink_account(session: Session, account_id: int, user_id: int | None) -> int:
+    """The account is no longer said to be anyone's; recorded on the person it was linked to."""
+    account = _account(session, account_id)
+    if account.person_id is None:
+        raise PersonOpError(f"{account.handle} is not linked to anyone")
+    person_id = account.person_id
+    account.person_id = None
+    detail = {"account_id": account.id, "handle": account.handle}
+    return _event(session, person_id, ACCOUNT_UNLINK, detail, user_id)
+
+
 def undo_event(session: Session, event_id: int, user_id: int | None) -> int:
     """Apply the inverse of an event, recorded as a new event that names it."""
     target = session.get(PersonEvent, event_id)
@@ -257,6 +300,20 @@ def undo_event(session: Session, event_id: int, user_id: int | None) -> int:
         new_id = merge_people(session, pid, detail["from"], user_id)
     elif kind == COVER:
         new_id = set_cover(session, pid, detail.get("previous"), user_id)
+    elif kind == ACCOUNT_LINK:
+        account = _account(session, detail["account_id"])
+        if account.person_id != pid:
+            raise PersonOpError(f"{account.handle} was linked or unlinked again since")
+        previous = detail.get("previous")
+        if previous is not None and session.get(Person, previous) is not None:
+            new_id = link_account(session, account.id, previous, user_id)
+        else:
+            new_id = unlink_account(session, account.id, user_id)
+    elif kind == ACCOUNT_UNLINK:
+        account = _account(session, detail["account_id"])
+        if account.person_id is not None:
+            raise PersonOpError(f"{account.handle} was linked again since")
+        new_id = link_account(session, account.id, pid, user_id)
     else:
         raise PersonOpError(f"a {kind} event cannot be undone")
     session.get(PersonEvent, new_id).undoes_id = event_id

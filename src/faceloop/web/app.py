@@ -73,8 +73,9 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     app.state.faceloop = state
     errors.install(app)
 
-    from faceloop.web import export_pages, group_pages, learning_pages, pages
+    from faceloop.web import collect_pages, export_pages, group_pages, learning_pages, pages
     from faceloop.web.api import (
+        accounts,
         activity,
         auth,
         export,
@@ -86,12 +87,14 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         passers_by,
         people,
         photos,
+        sources,
     )
 
     api = (label, people, photos, activity, jobs, media, auth, learning, groups, passers_by, export)
+    api += (sources, accounts)
     for module in api:
         app.include_router(module.router, prefix="/api/v1")
-    for module in (pages, learning_pages, group_pages, export_pages):
+    for module in (pages, learning_pages, group_pages, export_pages, collect_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

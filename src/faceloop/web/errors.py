@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from faceloop.collect.base import SourceError
 from faceloop.ingest.uploads import NotAPhoto
 from faceloop.labels.labelling import SamePersonInPhoto
 from faceloop.labels.people import NameTaken
@@ -146,6 +147,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotAPhoto)
     async def not_a_photo(request: Request, exc: NotAPhoto) -> Response:
         return error_response(request, 415, str(exc))
+
+    @app.exception_handler(SourceError)
+    async def bad_source(request: Request, exc: SourceError) -> Response:
+        """A source that cannot be added or read: the kind's own words say why."""
+        return error_response(request, 422, str(exc))
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> Response:

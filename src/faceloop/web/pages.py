@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from faceloop.collect.accounts import list_accounts
 from faceloop.grouping.job import active_cluster_job
 from faceloop.grouping.views import count_groups, count_ungrouped
 from faceloop.jobs.queue import list_jobs
@@ -19,6 +20,7 @@ from faceloop.review.overview import overview
 from faceloop.review.person_views import list_people, person_detail, person_faces
 from faceloop.review.photos import photo_info
 from faceloop.web.api.auth import LoginRefused, check_password
+from faceloop.web.collect_pages import collection_status
 from faceloop.web.deps import WS, BlankIsNone, OptionalDate, User, app_state
 from faceloop.web.templating import render
 
@@ -42,6 +44,7 @@ def home(request: Request, ws: WS) -> Response:
             "job": active_cluster_job(ws),
             "groups": count_groups(ws)[0],
         },
+        collection=collection_status(ws),
     )
 
 
@@ -97,7 +100,8 @@ def people(
 def person(request: Request, ws: WS, person_id: int) -> Response:
     detail = person_detail(ws, person_id)
     faces = person_faces(ws, person_id, 0, 200)
-    return render(request, "person.html", "people", person=detail, faces=faces)
+    accounts = list_accounts(ws, person_id=person_id).accounts
+    return render(request, "person.html", "people", person=detail, faces=faces, accounts=accounts)
 
 
 @router.get("/photos/{image_id}")

@@ -138,3 +138,30 @@ class GroupMergeBody(Body):
 class ClusterBody(Body):
     #: group at this distance instead of the one learned from the labels (dlib distances)
     threshold: float | None = Field(default=None, gt=0, lt=2)
+
+
+class SourceBody(Body):
+    """A new source, as `faceloop source add` takes it: the kind, its target (a folder, a file,
+    a feed, an instance or an account) and the options the kind needs. The kind checks them and
+    says in words what is missing or wrong (422)."""
+
+    kind: str = Field(min_length=1, max_length=30)
+    target: str = Field(default="", max_length=2000)
+    tag: str | None = Field(default=None, max_length=200)
+    account: str | None = Field(default=None, max_length=200)
+    query: str | None = Field(default=None, max_length=1000)
+    login: str | None = Field(default=None, max_length=200)
+    #: minutes between runs (default: the workspace's [collect] every_minutes)
+    every_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    #: posts a first run reads back
+    backfill: int | None = Field(default=None, ge=1, le=100_000)
+    #: X: reads allowed a month
+    monthly_reads: int | None = Field(default=None, ge=1, le=1_000_000_000)
+
+
+class LinkBody(Body):
+    person_id: int = Field(ge=1, le=ID_MAX)
+
+
+class FlagBody(Body):
+    value: bool

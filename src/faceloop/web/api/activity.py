@@ -32,6 +32,8 @@ Action = Literal[
     "merge",
     "unmerge",
     "cover",
+    "account_link",
+    "account_unlink",
 ]
 
 

@@ -58,6 +58,16 @@ function render(jobs) {
     folded.querySelector('ul').replaceChildren(...earlier.map(jobItem));
   }
   card.hidden = jobs.length === 0;
+  showCollection(jobs);
+}
+
+// the home page's collection card says what the running collection is doing
+function showCollection(jobs) {
+  const line = document.getElementById('collection-job');
+  if (!line) return;
+  const running = jobs.find((j) => j.kind === 'collect' && ACTIVE.has(j.status));
+  line.hidden = !running;
+  if (running) line.querySelector('.collection-message').textContent = running.message || running.status;
 }
 
 async function poll() {

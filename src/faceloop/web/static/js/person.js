@@ -293,3 +293,17 @@ if (mergeInput) {
     if (option) merge.onPick(option);
   });
 }
+
+for (const button of document.querySelectorAll('.unlink-account')) {
+  button.addEventListener('click', async () => {
+    const item = button.closest('li');
+    button.disabled = true;
+    try {
+      const change = await api('POST', `/accounts/${item.dataset.account}/unlink`);
+      reloadWith(`${item.dataset.handle} is no longer linked to ${personName}.`, { kind: 'person', id: change.event_id });
+    } catch (error) {
+      button.disabled = false;
+      showError(error);
+    }
+  });
+}
