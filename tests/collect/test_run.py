@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from faceloop.collect.accounts import link_account
 from faceloop.collect.job import COLLECT, start_due_collections
 from faceloop.collect.run import add_source, collect, due_sources, list_sources, set_paused
 from faceloop.datasets.forget import forget_person
@@ -164,6 +165,14 @@ def test_a_linked_accounts_selfies_carry_her_as_hint_or_label(tmp_path: Path) ->
             assert hints == [None, aya]
             # no label without the setting: a person decides
             assert session.scalar(select(Decision.id)) is None
+            account_id = session.scalar(select(Account.id))
+        # linked on the accounts page, the account names her on what it brought before too
+        with ws.transaction() as session:
+            session.scalar(select(Account)).person_id = None
+        link_account(ws, account_id, aya, ws.owner_id())
+        with ws.reader() as session:
+            hints = session.scalars(select(Image.hint_person_id).order_by(Image.id)).all()
+            assert hints == [aya, aya]
 
 
 def test_an_image_address_inside_the_network_is_refused_and_the_rest_goes_on(tmp_path) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Account, Face, FaceLabel, ImageOrigin, Person, Post, Source
+from faceloop.db.models import Account, Face, FaceLabel, Image, ImageOrigin, Person, Post, Source
 from faceloop.jsontypes import UtcTime
 from faceloop.labels import person_ops
 from faceloop.labels.decisions import PERSON
@@ -184,9 +184,20 @@ def link_account(
     ws: Workspace, account_id: int, person_id: int, user_id: int | None
 ) -> AccountChange:
     """Say the account is the person's own (PersonOpError if it already is; LookupError for an
-    unknown account or person). Its photos collected from now on carry her as their hint."""
+    unknown account or person). Its photos, those collected already and those to come, carry
+    her as their hint where they have none."""
     with ws.transaction() as session:
         event_id = person_ops.link_account(session, account_id, person_id, user_id)
+        photos = (
+            select(ImageOrigin.image_id)
+            .join(Post, Post.id == ImageOrigin.post_id)
+            .where(Post.account_id == account_id)
+        )
+        session.execute(
+            update(Image)
+            .where(Image.id.in_(photos), Image.hint_person_id.is_(None))
+            .values(hint_person_id=person_id)
+        )
     return AccountChange(event_id, account_info(ws, account_id))
 
 
