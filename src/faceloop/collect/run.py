@@ -40,7 +40,6 @@ from faceloop.db.models import (
     Account,
     Decision,
     Face,
-    ForgottenPerson,
     Image,
     ImageOrigin,
     Post,
@@ -51,7 +50,7 @@ from faceloop.db.upsert import insert_new
 from faceloop.ingest.run import ImportProgress, PhotoOrigin, import_photos
 from faceloop.ingest.scan import PhotoFile
 from faceloop.labels.decisions import PERSON, decide
-from faceloop.labels.people import search_key
+from faceloop.labels.people import forgotten_keys, search_key
 from faceloop.workspace import Workspace
 from faceloop.workspace.secrets import secrets_for
 
@@ -315,7 +314,8 @@ class _Run:
         self.progress = CollectProgress(source=info.name)
         self.kind: SourceKind = kind_named(info.kind)
         self.staging = ws.root / "staging" / f"collect-{source_id}-{uuid.uuid4().hex[:8]}"
-        self.forgotten = _forgotten_keys(ws)
+        with ws.reader() as session:
+            self.forgotten = forgotten_keys(session)
         self.monthly = info.settings.get("monthly_reads")
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -631,13 +631,3 @@ def _local_image(url: str) -> bytes:
     if not looks_like_image(data):
         raise OSError(f"not an image: {path.name}")
     return data
-
-
-def _forgotten_keys(ws: Workspace) -> set[str]:
-    with ws.reader() as session:
-        rows = session.execute(select(ForgottenPerson.name, ForgottenPerson.aliases)).all()
-    keys = set()
-    for name, aliases in rows:
-        keys.add(search_key(name))
-        keys.update(search_key(a) for a in aliases or ())
-    return keys

@@ -41,7 +41,6 @@ from sqlalchemy.orm import Session
 from faceloop.db.models import (
     Decision,
     Face,
-    ForgottenPerson,
     Image,
     Person,
     Source,
@@ -54,7 +53,7 @@ from faceloop.ingest.near_copies import phash
 from faceloop.ingest.run import import_lock, recover_interrupted
 from faceloop.ingest.store import FaceToStore, Origin, PhotoToStore, StoredPhoto, store_photo
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
-from faceloop.labels.people import normalise_name, people_named, search_key
+from faceloop.labels.people import forgotten_keys, normalise_name, people_named, search_key
 from faceloop.labels.person_ops import PersonOpError, add_alias, create_person
 from faceloop.options import ImportImages, choose
 from faceloop.vision import shared_pipeline
@@ -187,7 +186,8 @@ class _Run:
         self.user_id = ws.owner_id()
         self.people: dict[tuple[str, tuple[str, ...]], int] = {}
         self.source_id = _source_id(ws, str(root))
-        self.forgotten = _forgotten_keys(ws)
+        with ws.reader() as session:
+            self.forgotten = forgotten_keys(session)
         self.face_keys = _face_keys(ws)
         self._pipeline: FacePipeline | None = None
         self._boxes: dict[int, tuple[int, int, int, int]] | None = None
@@ -549,13 +549,3 @@ def _source_id(ws: Workspace, name: str) -> int:
         session.add(source)
         session.flush()
         return source.id
-
-
-def _forgotten_keys(ws: Workspace) -> set[str]:
-    with ws.reader() as session:
-        rows = session.execute(select(ForgottenPerson.name, ForgottenPerson.aliases)).all()
-    keys = set()
-    for name, aliases in rows:
-        keys.add(search_key(name))
-        keys.update(search_key(a) for a in aliases or ())
-    return keys

@@ -7,7 +7,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceloop.db.models import Person, PersonAlias, merge_roots
+from faceloop.db.models import ForgottenPerson, Person, PersonAlias, merge_roots
 
 
 def normalise_name(name: str) -> str:
@@ -143,3 +143,13 @@ def people_named(session: Session, name: str) -> list[int]:
             found.add(person_id)
     roots = merge_roots(merges(session))
     return sorted({roots.get(person_id, person_id) for person_id in found})
+
+
+def forgotten_keys(session: Session) -> set[str]:
+    """The search keys of every name and alias forgotten on request: an import refuses them,
+    a collection skips the accounts that bear them."""
+    keys = set()
+    for name, aliases in session.execute(select(ForgottenPerson.name, ForgottenPerson.aliases)):
+        keys.add(search_key(name))
+        keys.update(search_key(a) for a in aliases or ())
+    return keys
