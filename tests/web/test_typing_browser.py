@@ -97,7 +97,7 @@ def test_another_spelling_of_a_name_asks_before_a_second_person(server, page) ->
     hugo = server.api("POST", "/people", {"name": "Hugo_Chavez"})["id"]
     open_label(page, server)
     page.keyboard.type("Hugo Chávez")
-    page.wait_for_selector("#name-list li[aria-selected='true']")
+    page.wait_for_selector("#name-list li.create:has-text('Hugo Chávez')")
     options = page.locator("#name-list li")
     assert "Hugo_Chavez" in options.first.inner_text()  # the person first, not "+ New person"
     assert "second one beside Hugo_Chavez" in options.last.inner_text()
@@ -117,7 +117,7 @@ def test_another_spelling_of_a_name_asks_before_a_second_person(server, page) ->
 
     second = current_face(page)
     page.keyboard.type("hugo chavez")
-    page.wait_for_selector("#name-list li[aria-selected='true']")
+    page.wait_for_selector("#name-list li.create:has-text('hugo chavez')")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     dialog.wait_for()
@@ -128,6 +128,34 @@ def test_another_spelling_of_a_name_asks_before_a_second_person(server, page) ->
     assert labelled["person_id"] != hugo and labelled["name"] == "hugo chavez"
     people = [p["name"] for p in server.api("GET", "/people")["people"]]
     assert sorted(n for n in people if "chavez" in n.lower()) == ["Hugo_Chavez", "hugo chavez"]
+    assert page.js_errors == []
+
+
+def test_an_arrow_key_choice_holds_when_the_list_catches_up(server, page) -> None:
+    """The list for "lula da " is on screen when the user types "s" and presses ArrowDown
+    before the answer for "lula da s" arrives: Enter takes the option she chose, not the
+    first one of the new list."""
+    lula = server.api("POST", "/people", {"name": "Lula da Silva"})["id"]
+    open_label(page, server)
+    page.keyboard.type("lula da ")
+    page.wait_for_selector("#name-list li.create:has-text('lula da')")
+    assert "Lula da Silva" in page.locator("#name-list li").first.inner_text()
+    held = []
+    page.route("**/api/v1/names?*", lambda route: held.append(route))
+    page.keyboard.type("s")
+    while not held:
+        page.wait_for_timeout(20)
+    page.keyboard.press("ArrowDown")  # chooses "+ New person" on the list still shown
+    for route in held:
+        route.continue_()
+    page.unroute_all()
+    page.wait_for_selector("#name-list li.create[aria-selected='true']:has-text('lula da s')")
+    face = current_face(page)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => window.faceloopLabel.current.face_id !== {face}")
+    page.evaluate("() => window.faceloopLabel.settled()")
+    labelled = server.api("GET", f"/faces/{face}")
+    assert labelled["person_id"] != lula and labelled["name"] == "lula da s"
     assert page.js_errors == []
 
 

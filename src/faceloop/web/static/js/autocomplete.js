@@ -6,6 +6,10 @@ import { api } from './common.js';
 
 let counter = 0;
 
+function optionKey(option) {
+  return option.kind === 'person' ? `person:${option.match.person_id}` : 'create';
+}
+
 export class Autocomplete {
   constructor(input, list, { allowCreate = true, exclude = () => [], onPick = () => {} } = {}) {
     this.input = input;
@@ -18,8 +22,14 @@ export class Autocomplete {
     this.pending = null;
     this.query = null;
     this.controller = null;
+    // the option the arrow keys chose, kept when the answer to what was typed arrives after
+    // the keystroke, so Enter takes what the user saw selected, not the first option
+    this.chosen = null;
     this.id = `ac${++counter}`;
-    input.addEventListener('input', () => this.update());
+    input.addEventListener('input', () => {
+      this.chosen = null;
+      this.update();
+    });
     input.addEventListener('keydown', (event) => this.keydown(event));
     // closed a little after the field loses the focus (a click on an option lands first),
     // unless the focus came back meanwhile (a dialog closed, the next face shown)
@@ -63,7 +73,8 @@ export class Autocomplete {
         // second one asks (namesake.js)
         const namesake = found.find((m) => m.same_name) || null;
         if (this.allowCreate && !exact) this.options.push({ kind: 'create', name: text.trim(), namesake });
-        this.active = 0;
+        const kept = this.chosen ? this.options.findIndex((o) => optionKey(o) === this.chosen) : -1;
+        this.active = Math.max(kept, 0);
         this.render();
       })
       .catch(() => null);
@@ -111,6 +122,7 @@ export class Autocomplete {
       event.preventDefault();
       const step = event.key === 'ArrowDown' ? 1 : -1;
       this.active = (this.active + step + this.options.length) % this.options.length;
+      this.chosen = optionKey(this.options[this.active]);
       this.render();
     }
   }
@@ -134,6 +146,7 @@ export class Autocomplete {
     this.query = null;
     this.pending = null;
     this.options = [];
+    this.chosen = null;
     this.render();
   }
 
