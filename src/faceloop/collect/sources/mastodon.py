@@ -19,18 +19,11 @@ from urllib.parse import quote, urlsplit
 
 from faceloop.collect.base import FetchedPost, ImageLink, Page, SourceContext, SourceError
 from faceloop.collect.fetch import Fetched, utc_datetime
+from faceloop.collect.sources import fediverse
 from faceloop.collect.text import plain_text
 
 PAGE = 40
 BACKFILL = 200
-
-
-def _instance(target: str) -> str:
-    url = target if "://" in target else f"https://{target}"
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise SourceError(f"{target!r} is not an instance address (https://mstdn.jp)")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _id_key(status_id: str) -> tuple[int, str]:
@@ -47,22 +40,17 @@ class Mastodon:
     )
 
     def settings(self, target: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        tag, account = options.get("tag"), options.get("account")
-        if bool(tag) == bool(account):
-            raise SourceError("a Mastodon source follows either --tag or --account")
-        backfill = int(options.get("backfill") or BACKFILL)
-        found: dict[str, Any] = {"instance": _instance(target), "backfill": backfill}
+        tag, account, backfill = fediverse.tag_or_account("Mastodon", options, BACKFILL)
+        instance = fediverse.instance_address(target, "https://mstdn.jp")
+        found: dict[str, Any] = {"instance": instance, "backfill": backfill}
         if tag:
-            found["tag"] = str(tag).lstrip("#")
+            found["tag"] = tag
         else:
             found["account"] = str(account).lstrip("@")
         return found
 
     def describe(self, settings: Mapping[str, Any]) -> str:
-        host = urlsplit(settings["instance"]).netloc
-        if "tag" in settings:
-            return f"{host} #{settings['tag']}"
-        return f"{host} @{settings['account']}"
+        return fediverse.describe(settings)
 
     def secrets_needed(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (f"mastodon:{urlsplit(settings['instance']).netloc}",)
@@ -79,27 +67,14 @@ class Mastodon:
             answer = context.fetcher.get_json(url, {**params, **extra}, headers)
             return _statuses(answer, instance, bool(token))
 
-        if cursor is None:
-            # the first run: back from the newest, then the newest id is the cursor
-            newest, older, read = None, None, 0
-            while read < int(settings.get("backfill", BACKFILL)):
-                statuses = get({"max_id": older} if older else {})
-                if not statuses:
-                    break
-                read += len(statuses)
-                ids = sorted((s["id"] for s in statuses), key=_id_key)
-                newest = newest or ids[-1]
-                older = ids[0]
-                yield Page(_posts(statuses, instance), None, reads=1)
-            if newest:
-                yield Page((), newest)
-            return
-        while True:
-            statuses = get({"min_id": cursor})
-            if not statuses:
-                return
-            cursor = max((s["id"] for s in statuses), key=_id_key)
-            yield Page(_posts(statuses, instance), cursor, reads=1)
+        yield from fediverse.timeline_pages(
+            cursor=cursor,
+            backfill=int(settings.get("backfill", BACKFILL)),
+            older=lambda before: get({"max_id": before} if before else {}),
+            newer=lambda after: get({"min_id": after}),
+            posts=lambda statuses: _posts(statuses, instance),
+            key=_id_key,
+        )
 
     def _timeline(
         self, settings: Mapping[str, Any], context: SourceContext, headers: dict[str, str]

@@ -22,18 +22,11 @@ from urllib.parse import urlsplit
 
 from faceloop.collect.base import FetchedPost, ImageLink, Page, SourceContext, SourceError
 from faceloop.collect.fetch import Fetched, FetchError, utc_datetime
+from faceloop.collect.sources import fediverse
 
 PAGE = 100
 BACKFILL = 200
 TEXT_LIMIT = 2000
-
-
-def _instance(target: str) -> str:
-    url = target if "://" in target else f"https://{target}"
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise SourceError(f"{target!r} is not an instance address (https://misskey.io)")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _account(value: str, host: str) -> tuple[str, str | None]:
@@ -56,28 +49,18 @@ class Misskey:
 
     def settings(self, target: str, options: Mapping[str, Any]) -> dict[str, Any]:
         """Check what `source add` was given: an instance, and a tag or an account on it."""
-        tag, account = options.get("tag"), options.get("account")
-        if bool(tag) == bool(account):
-            raise SourceError("a Misskey source follows either --tag or --account")
-        backfill = int(options.get("backfill") or BACKFILL)
-        if backfill < 1:
-            raise SourceError("--backfill is the number of notes a first run reads (1 or more)")
-        instance = _instance(target)
+        tag, account, backfill = fediverse.tag_or_account("Misskey", options, BACKFILL)
+        instance = fediverse.instance_address(target, "https://misskey.io")
         found: dict[str, Any] = {"instance": instance, "backfill": backfill}
         if tag:
-            found["tag"] = str(tag).strip().lstrip("#")
-            if not found["tag"]:
-                raise SourceError("--tag needs a hashtag (CHEERZ)")
+            found["tag"] = tag
         else:
-            username, host = _account(str(account).strip(), urlsplit(instance).netloc)
+            username, host = _account(str(account), urlsplit(instance).netloc)
             found["account"] = f"{username}@{host}" if host else username
         return found
 
     def describe(self, settings: Mapping[str, Any]) -> str:
-        host = urlsplit(settings["instance"]).netloc
-        if "tag" in settings:
-            return f"{host} #{settings['tag']}"
-        return f"{host} @{settings['account']}"
+        return fediverse.describe(settings)
 
     def secrets_needed(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         """The instance's access token, if the user stored one (most instances need none)."""
@@ -96,29 +79,19 @@ class Misskey:
             answer = context.fetcher.post_json(endpoint, {**body, **auth, **extra})
             return _notes(answer, instance, bool(token))
 
-        if cursor is None:
-            newest, older, read = None, None, 0
-            while read < int(settings.get("backfill", BACKFILL)):
-                notes = post({"untilId": older} if older else {})
-                if older:
-                    notes = [n for n in notes if n["id"] < older]
-                if not notes:
-                    break
-                read += len(notes)
-                ids = sorted(n["id"] for n in notes)
-                newest = newest or ids[-1]
-                older = ids[0]
-                yield Page(_posts(notes, instance), None, reads=1)
-            if newest:
-                yield Page((), newest)
-            return
-        while True:
+        def older(before: str | None) -> list[dict]:
+            if before is None:
+                return post({})
+            return [n for n in post({"untilId": before}) if n["id"] < before]
+
+        yield from fediverse.timeline_pages(
+            cursor=cursor,
+            backfill=int(settings.get("backfill", BACKFILL)),
+            older=older,
             # Misskey answers sinceId alone with the oldest notes after it
-            notes = [n for n in post({"sinceId": cursor}) if n["id"] > cursor]
-            if not notes:
-                return
-            cursor = max(n["id"] for n in notes)
-            yield Page(_posts(notes, instance), cursor, reads=1)
+            newer=lambda after: [n for n in post({"sinceId": after}) if n["id"] > after],
+            posts=lambda notes: _posts(notes, instance),
+        )
 
     def _timeline(
         self, settings: Mapping[str, Any], context: SourceContext, auth: dict[str, str]
