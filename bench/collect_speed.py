@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import resource
 import sys
 import tempfile
@@ -30,22 +29,6 @@ from photo_set import PhotoSetError, read_set, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lfw-devtrain"
-
-
-def local_workspace(root: Path):
-    """A fresh workspace whose collection may reach this benchmark's server on 127.0.0.1."""
-    from faceloop.workspace import init_workspace, open_workspace
-
-    init_workspace(root).close()
-    settings = root / "faceloop.toml"
-    text = re.sub(
-        r"^allow_networks = .*$",
-        'allow_networks = ["127.0.0.1/32"]',
-        settings.read_text(),
-        flags=re.M,
-    )
-    settings.write_text(text)
-    return open_workspace(root)
 
 
 def serve(photos: list[Path], pipe: Connection) -> None:
@@ -77,6 +60,7 @@ def main() -> None:
 
     from faceloop.collect.run import add_source, collect
     from faceloop.ingest.run import import_photos
+    from faceloop.testing.mastodon import open_to_local
 
     try:
         photo_set = read_set(args.data)
@@ -92,7 +76,7 @@ def main() -> None:
     instance.start()
     url = ours.recv()
     with tempfile.TemporaryDirectory(prefix="faceloop-collect-") as tmp:
-        with local_workspace(Path(tmp) / "collected") as ws:
+        with open_to_local(Path(tmp) / "collected") as ws:
             options = {"tag": "CHEERZ", "backfill": len(photos)}
             source = add_source(ws, "mastodon", url, options)
             started = time.perf_counter()
@@ -102,7 +86,7 @@ def main() -> None:
         if run.error:
             print(f"collection stopped: {run.error}")
 
-        with local_workspace(Path(tmp) / "imported") as ws:
+        with open_to_local(Path(tmp) / "imported") as ws:
             started = time.perf_counter()
             imported = import_photos(ws, photos, workers=args.workers)
             import_seconds = time.perf_counter() - started

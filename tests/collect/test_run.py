@@ -4,7 +4,6 @@ Mastodon documents, real photos, faces found by the real pipeline."""
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -20,8 +19,8 @@ from faceloop.datasets.forget import forget_person
 from faceloop.db.models import Account, Decision, Image, Job, Post
 from faceloop.ingest.run import CRASH_AFTER_VARIABLE
 from faceloop.labels.person_ops import create_person
-from faceloop.testing.mastodon import mastodon
-from faceloop.workspace import Workspace, init_workspace, open_workspace
+from faceloop.testing.mastodon import mastodon, open_to_local
+from faceloop.workspace import open_workspace
 from tests.conftest import DATA, needs_data
 
 pytestmark = needs_data
@@ -32,21 +31,6 @@ def photos_of(name: str, count: int = 3) -> list[Path]:
     found = sorted((DATA / "lfw-devtrain" / name).glob("*.jpg"))[:count]
     assert len(found) == count, f"lfw-devtrain has {len(found)} photos of {name}"
     return found
-
-
-def open_to_local(root: Path) -> Workspace:
-    """A workspace whose collection may reach the test's own server on 127.0.0.1 (and only
-    that address)."""
-    init_workspace(root).close()
-    settings = root / "faceloop.toml"
-    text = re.sub(
-        r"^allow_networks = .*$",
-        'allow_networks = ["127.0.0.1/32"]',
-        settings.read_text(),
-        flags=re.M,
-    )
-    settings.write_text(text)
-    return open_workspace(root)
 
 
 def rows(root: Path, sql: str) -> int:

@@ -10,6 +10,7 @@ API: https://docs.joinmastodon.org/methods/timelines/#tag, /methods/accounts/#st
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,23 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from faceloop.workspace import Workspace, init_workspace, open_workspace
+
+
+def open_to_local(root: Path) -> Workspace:
+    """A fresh workspace whose collection may reach a local server on 127.0.0.1 (and only that
+    address), as the tests' and benchmarks' instances are."""
+    init_workspace(root).close()
+    settings = root / "faceloop.toml"
+    text = re.sub(
+        r"^allow_networks = .*$",
+        'allow_networks = ["127.0.0.1/32"]',
+        settings.read_text(),
+        flags=re.M,
+    )
+    settings.write_text(text)
+    return open_workspace(root)
 
 
 @dataclass
