@@ -1,6 +1,7 @@
-"""A local HTTP server for the X, RSS and URL-list kinds' tests (helper C's servers.py may
-replace it): each route answers as the real service documents, and every request is recorded
-so a test can see what was asked."""
+"""A local HTTP server for the X, RSS and URL-list kinds' tests, routed by path alone (GET
+only; a reply may set its own Content-Length, as a 2 GB download says): each route answers as
+the real service documents, and every request is recorded so a test can see what was asked.
+The Misskey and Bluesky tests use servers.py, routed by method and path with JSON bodies."""
 
 from __future__ import annotations
 
