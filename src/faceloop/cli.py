@@ -1155,6 +1155,11 @@ def collect_command(
 
         if once:
             runs = run(ids)
+            if not runs:
+                console.print(
+                    "Nothing to collect: every source is paused, or there is none "
+                    "(see `faceloop source list`)."
+                )
             if runs and all(r.error for r in runs):
                 raise typer.Exit(1)
             return
