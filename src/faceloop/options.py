@@ -130,11 +130,13 @@ class ConfirmMode(StrEnum):
 
 
 class ConfirmSource(StrEnum):
-    """Where the faces to confirm come from; auto is the model, else the nearest labelled."""
+    """Where the faces to confirm come from; auto is the selfies of linked accounts, then the
+    model, else the nearest labelled."""
 
     AUTO = "auto"
     MODEL = "model"
     NEAREST = "nearest"
+    ACCOUNT = "account"
 
 
 class Reach(StrEnum):

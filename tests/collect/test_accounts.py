@@ -235,3 +235,33 @@ def test_unknown_accounts_and_people_are_lookup_errors(setup) -> None:
         link_account(setup.ws, account, 999, None)
     with setup.ws.reader() as session:
         assert session.scalar(select(func.count(Account.id))) == 1
+
+
+def test_a_linked_accounts_selfies_come_first_in_pages_of_their_own(setup) -> None:
+    from faceloop.review.confirm_page import Answer, answer_suggestions, confirm_view
+
+    selfies = setup.single_faces(4)
+    group = setup.groups[0]
+    account = setup.post("@aya_idol", selfies + group[:1])
+    setup.post("@fan", setup.single_faces(2))
+    link_account(setup.ws, account, setup.aya, setup.ws.owner_id())
+
+    view = confirm_view(setup.ws, mode="page")
+    assert view.source == "account" and view.person_id == setup.aya
+    assert sorted(i.face_id for i in view.items) == sorted(selfies)  # not the group photo
+    assert view.title == "4 new selfies from Aya's account"
+    assert {i.origin for i in view.items} == {"from @aya_idol"}
+    mixed = confirm_view(setup.ws, mode="mixed")
+    assert [i.source for i in mixed.items[:4]] == ["account"] * 4
+
+    answers = [Answer(f, "yes") for f in selfies[:3]] + [Answer(selfies[3], "no")]
+    result = answer_suggestions(
+        setup.ws, setup.aya, answers, user_id=setup.ws.owner_id(), source="account"
+    )
+    assert sorted(result.accepted) == sorted(selfies[:3]) and result.refused == [selfies[3]]
+    # answered, refused: none comes back as a selfie; the page turns to the other sources
+    after = confirm_view(setup.ws, mode="page")
+    assert after.source != "account"
+    assert not set(selfies) & {i.face_id for i in after.items if i.source == "account"}
+    empty = confirm_view(setup.ws, mode="page", source="account")
+    assert empty.items == [] and "Accounts page" in empty.message

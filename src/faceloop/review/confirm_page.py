@@ -1,11 +1,14 @@
 """The confirm queue as the confirm page uses it: what to ask next (with everything the page
 draws, so it never waits for a second request) and the answers a person gives.
 
-The faces come from one of two sources: the model's guesses ("model", `review/model_guesses.py`), or
-the person of each face's nearest labelled face ("nearest", `review/look_alike_queue.py`), which
-works long before anyone has the faces a model needs. "auto", the default, asks the model first
-and turns to the nearest faces when the model has nothing waiting (no model yet, or every guess
-answered), so the page always has something to ask while there is something to ask. A mixed
+Single-face photos posted by an account linked to a person come first ("account",
+`review/account_selfies.py`): pages of their own ("24 new selfies from Aya's account"), each
+face captioned with its origin. Then the faces come from one of two sources: the model's
+guesses ("model", `review/model_guesses.py`), or the person of each face's nearest labelled
+face ("nearest", `review/look_alike_queue.py`), which works long before anyone has the faces a
+model needs. "auto", the default, asks the model first and turns to the nearest faces when the
+model has nothing waiting (no model yet, or every guess answered), so the page always has
+something to ask while there is something to ask. A mixed
 page of look-alikes is filled up with the faces of small groups that all look like one person
 named (`review/small_groups.py`, source "group") once only small groups are left.
 
@@ -58,6 +61,7 @@ from faceloop.options import (
     choose,
 )
 from faceloop.readmodel import snapshot
+from faceloop.review.account_selfies import AccountPick, account_selfies
 from faceloop.review.likelihood import distance_calibration, is_confident, model_calibration
 from faceloop.review.look_alike_queue import NearestPick, nearest_pick
 from faceloop.review.look_alikes import nearest_people
@@ -78,6 +82,7 @@ ONE, PAGE_MODE, MIXED = ConfirmMode.ONE, ConfirmMode.PAGE, ConfirmMode.MIXED
 MODES = tuple(ConfirmMode)
 ANSWERS = tuple(ConfirmAnswer)
 MODEL, NEAREST, AUTO = ConfirmSource.MODEL, ConfirmSource.NEAREST, ConfirmSource.AUTO
+ACCOUNT = ConfirmSource.ACCOUNT
 #: a mixed page's faces of a small group that all look like one person named
 GROUP = "group"
 #: where the faces to confirm come from; "auto" is the model, else the nearest labelled faces
@@ -95,6 +100,10 @@ AHEAD = 5
 MAX_ANSWERS = 100
 NO_MODEL, NOT_PREDICTED, NOTHING_LEFT = "no_model", "not_predicted", "nothing_left"
 NOTHING_NEAR, NOTHING_SURE = "nothing_near", "nothing_sure"
+NO_SELFIES = (
+    "No selfie from a linked account is waiting. Link accounts to people on the Accounts page: "
+    "their single-face photos come here first."
+)
 NEITHER_NEAR = " No unlabelled face is near enough to a labelled one for a suggestion either."
 
 
@@ -127,6 +136,8 @@ class ConfirmItem:
     #: when another person's name looks alike ("Hugo Chavez", "Hugo_Chavez"): what tells this
     #: one apart, the person's id and first other alias
     person_note: str | None = None
+    #: where the photo came from, for a selfie of a linked account ("from @aya_idol@mstdn.jp")
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,8 @@ class ConfirmView:
     #: look-alikes: how near their labelled faces are ("close": within the learned threshold;
     #: "wide": up to a quarter farther, less sure); None for the model's guesses
     reach: str | None = None
+    #: what the page is, when it says more than its mode ("24 new selfies from Aya's account")
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +230,27 @@ def confirm_view(
     reach = choose(Reach, reach, "reach")
     if mode == MIXED:
         return _mixed_view(ws, order, limit, person_id, exclude, source, reach)
+    if source in (AUTO, ACCOUNT):
+        selfies = _account_view(ws, mode, order, limit, person_id, exclude)
+        if selfies.items or source == ACCOUNT:
+            return selfies
+        # the selfies this page already holds still count as waiting
+        rest = _other_sources_view(ws, mode, order, limit, person_id, exclude, source, reach)
+        return replace(rest, pending=rest.pending + selfies.pending)
+    return _other_sources_view(ws, mode, order, limit, person_id, exclude, source, reach)
+
+
+def _other_sources_view(
+    ws: Workspace,
+    mode: str,
+    order: str,
+    limit: int | None,
+    person_id: int | None,
+    exclude: Collection[int],
+    source: str,
+    reach: str,
+) -> ConfirmView:
+    """One face at a time or a page of one person, from the model or the look-alikes."""
     if source != NEAREST:
         view = _model_view(ws, mode, order, limit, person_id, exclude)
         if view.items or source == MODEL:
@@ -327,6 +361,48 @@ def _nearest_view(
     )
 
 
+def _account_view(
+    ws: Workspace,
+    mode: str,
+    order: str,
+    limit: int | None,
+    person_id: int | None,
+    exclude: Collection[int],
+) -> ConfirmView:
+    """Selfies of linked accounts: a page of one person's (the person with the most waiting),
+    or one face at a time."""
+    size = min(limit or PAGE, PAGE) if mode == PAGE_MODE else limit or AHEAD
+    pick = account_selfies(ws, person_id=person_id, exclude=exclude, limit=size)
+    with ws.reader() as session:
+        items = _account_items(session, pick)
+        model_id = session.scalar(select(Prediction.model_id).limit(1))
+    reason, message = (None, "") if items else (NOTHING_LEFT, NO_SELFIES)
+    view = _view(
+        ws,
+        mode,
+        order,
+        items,
+        pick.pending,
+        model_id,
+        reason,
+        message,
+        pick.person_pending,
+        ACCOUNT,
+    )
+    if items and mode == PAGE_MODE:
+        count = pick.person_pending or len(items)
+        selfies = "selfie" if count == 1 else "selfies"
+        view = replace(view, title=f"{count} new {selfies} from {items[0].person_name}'s account")
+    return view
+
+
+def _account_items(session: Session, pick: AccountPick) -> list[ConfirmItem]:
+    return [
+        replace(item, origin=pick.origins.get(item.face_id))
+        for item in _items(session, pick.suggestions, ACCOUNT)
+    ]
+
+
 def _mixed_view(
     ws: Workspace,
     order: str,
@@ -363,8 +439,18 @@ def _mixed_view(
             )
             return _items(session, found, MODEL)
 
+        selfies_pending = 0
+        if source in (AUTO, ACCOUNT):
+            pick = account_selfies(
+                ws, person_id=person_id, exclude=held, limit=size, one_person=False
+            )
+            items += _account_items(session, pick)
+            selfies_pending = pick.pending
+            if source == ACCOUNT:
+                why = (None, "") if items else (NOTHING_LEFT, NO_SELFIES)
+                return _view(ws, MIXED, order, items, pick.pending, model_id, *why, source=ACCOUNT)
         if threshold is not None:
-            items += guesses(size, skipped=source == MODEL)
+            items += guesses(size - len(items), skipped=source == MODEL)
             model_pending = pending_count(session, min_score=threshold)
         if source == MODEL:
             why = (None, "") if items else _why_no_sure(session, ws, model_id, threshold)
@@ -381,6 +467,7 @@ def _mixed_view(
                 near_reach = WIDE
                 items = _items(session, wider.suggestions, NEAREST, wider.references)
         pending = _pending_both(session, ws, threshold, model_pending, near_reach)
+        pending += selfies_pending
         if items:
             reason, message = None, ""
         elif source == NEAREST:
@@ -720,8 +807,10 @@ def answer_suggestions(
 
 def _check_sources(answers: Sequence[Answer], source: str | None) -> None:
     for said in {source, *(a.source for a in answers)} - {None}:
-        if said not in (MODEL, NEAREST, GROUP):
-            raise ValueError(f"unknown source {said!r}; use {MODEL}, {NEAREST} or {GROUP}")
+        if said not in (MODEL, NEAREST, GROUP, ACCOUNT):
+            raise ValueError(
+                f"unknown source {said!r}; use {MODEL}, {NEAREST}, {GROUP} or {ACCOUNT}"
+            )
 
 
 def _suggested_roots(session: Session, suggested: Collection[int | None]) -> dict[int, int]:

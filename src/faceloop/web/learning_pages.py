@@ -24,7 +24,7 @@ def confirm(
     ws: WS,
     mode: Literal["one", "page", "mixed"] = "mixed",
     order: Literal["confident", "uncertain"] | None = None,
-    source: Literal["auto", "model", "nearest"] = "auto",
+    source: Literal["auto", "model", "nearest", "account"] = "auto",
     reach: Literal["sure", "close", "wide"] = "close",
 ) -> Response:
     """The source chosen (`auto` by default) and the reach stay with the page: every fetch

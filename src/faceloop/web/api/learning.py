@@ -52,7 +52,7 @@ class ConfirmAnswer(Body):
     #: `person_id`: on a mixed page each face has its own
     suggested_person_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     #: where this face's suggestion came from (its item's `source`), when not the body's
-    source: Literal["model", "nearest", "group"] | None = None
+    source: Literal["model", "nearest", "group", "account"] | None = None
     #: for "correct" by name: create the person even if someone has the name in another spelling
     new_person: bool = False
 
@@ -67,7 +67,7 @@ class ConfirmBody(Body):
     #: name a person already on another face of the photo anyway
     confirm: bool = False
     #: where the suggestions came from (the view's `source`): kept with each decision
-    source: Literal["model", "nearest"] | None = None
+    source: Literal["model", "nearest", "account"] | None = None
 
 
 @router.post("/train", response_model=JobInfo, status_code=202)
@@ -95,7 +95,7 @@ def confirm(
     limit: Annotated[int | None, Query(ge=1, le=24)] = None,
     person_id: IdQuery = None,
     exclude: Annotated[list[int] | None, Query(max_length=500)] = None,
-    source: Literal["auto", "model", "nearest"] = "auto",
+    source: Literal["auto", "model", "nearest", "account"] = "auto",
     reach: Literal["sure", "close", "wide"] = "close",
 ) -> ConfirmView:
     """The next suggestions to confirm: one face at a time (`mode=one`, a few ahead), a page

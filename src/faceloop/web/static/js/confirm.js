@@ -88,15 +88,20 @@ function chanceText(item) {
 // 1 - its own distance to the nearest labelled face of the person its group looks like
 const distance = (score) => (1 - score).toFixed(2);
 const sourceOf = (unit, item) => item.source || unit.source;
-const isDistance = (unit, item) => sourceOf(unit, item) !== 'model';
-const scoreText = (unit, item) => (isDistance(unit, item) ? distance(item.score) : percent(item.score));
+const isDistance = (unit, item) => !['model', 'account'].includes(sourceOf(unit, item));
+const scoreText = (unit, item) => {
+  if (sourceOf(unit, item) === 'account') return 'selfie';
+  return isDistance(unit, item) ? distance(item.score) : percent(item.score);
+};
 const SCORE_TITLES = {
+  account: 'a single-face photo posted by the account linked to this person',
   model: 'how sure the model is',
   nearest: 'distance to the nearest labelled face',
   group: 'in a small group whose faces all look like this person: distance to the nearest labelled face',
 };
 // what a mixed page holds, in the order the server fills it
 const MIXED_NOTES = {
+  account: 'selfies from linked accounts',
   model: "the model's surest guesses",
   nearest: 'like labelled faces of each person',
   group: 'small groups that look like each person',
@@ -122,6 +127,7 @@ function unitsOf(view) {
     return [{
       source: view.source,
       reach: view.reach,
+      title: view.title,
       person_id: MODE === 'mixed' ? null : view.person_id,
       person_name: MODE === 'mixed' ? null : view.person_name,
       items: view.items,
@@ -205,6 +211,7 @@ function sourceNote(unit) {
     const kinds = new Set(unit.items.map((item) => sourceOf(unit, item)));
     return Object.keys(MIXED_NOTES).filter((kind) => kinds.has(kind)).map((kind) => MIXED_NOTES[kind]).join(', then ');
   }
+  if (unit.source === 'account') return unit.title || `a selfie from ${unit.person_name}'s account`;
   return unit.source === 'nearest' ? `like labelled faces of ${unit.person_name}` : 'from the model';
 }
 
@@ -249,9 +256,11 @@ function renderOne(unit) {
   el.chip.src = chipUrl(item.face_id);
   el.chip.alt = `face ${item.face_id}`;
   const chance = chanceText(item);
-  el.score.textContent = (chance ? `${chance} · ` : '') + (unit.source === 'nearest'
-    ? `distance ${distance(item.score)} to a labelled face of ${unit.person_name} · face ${item.face_id}`
-    : `model score ${percent(item.score)} · face ${item.face_id}`);
+  const why = {
+    nearest: `distance ${distance(item.score)} to a labelled face of ${unit.person_name}`,
+    account: item.origin || 'a selfie from a linked account',
+  }[unit.source] || `model score ${percent(item.score)}`;
+  el.score.textContent = (chance ? `${chance} · ` : '') + `${why} · face ${item.face_id}`;
   el.photo.src = photoUrl(item.image_id, PHOTO_SIZE);
   el.photoLink.href = `/photos/${item.image_id}#face-${item.face_id}`;
   drawBox(item);
@@ -336,8 +345,17 @@ function pageTile(unit, item) {
   link.target = '_blank';
   link.textContent = 'photo';
   link.tabIndex = -1;
-  if (MODE === 'mixed') li.append(button, score, caption(item, link));
-  else li.append(button, score, link);
+  const parts = [button, score, MODE === 'mixed' ? caption(item, link) : link];
+  if (item.origin) {
+    // a selfie of a linked account: who posted it
+    const origin = document.createElement('small');
+    origin.className = 'tile-origin';
+    origin.textContent = item.origin;
+    origin.title = item.origin;
+    if (MODE === 'mixed') parts[2].append(origin);
+    else parts.push(origin);
+  }
+  li.append(...parts);
   return li;
 }
 
