@@ -23,6 +23,7 @@ from faceloop.testing.simulate import (
     FILL,
     SimulationError,
     cached_import,
+    read_posts_csv,
     report,
     select_people,
     simulate,
@@ -56,12 +57,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare-adapt", action="store_true", help="also run faceloop without the projection"
     )
+    parser.add_argument(
+        "--posts",
+        nargs="?",
+        const="generate",
+        default=None,
+        metavar="CSV",
+        help="also run faceloop with every photo posted by an account: from a CSV of "
+        "photo path,account, or generated (each person's own account posts 60%% of her "
+        "photos, 20 fan accounts the rest)",
+    )
     args = parser.parse_args(argv)
     try:
         people = select_people(args.dataset, args.min_photos, args.limit_people)
     except SimulationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    authors = None
+    if args.posts not in (None, "generate"):
+        try:
+            authors = read_posts_csv(Path(args.posts))
+        except (OSError, SimulationError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.min_photos < 1 or args.page < 1 or args.recluster_after < 0:
         print("error: --min-photos and --page must be at least 1", file=sys.stderr)
         return 2
@@ -81,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         original=not args.no_original,
         compare_adapt=args.compare_adapt,
+        posts=args.posts is not None,
+        authors=authors,
         say=say,
     )
     print(report(outcomes, baseline))

@@ -28,9 +28,9 @@ from faceloop.db.models import Account, Face
 from faceloop.labels.activity import activity
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
 from faceloop.labels.person_ops import PersonOpError, create_person, merge_people, undo_event
+from faceloop.testing.posts import post_photos
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import Workspace, init_workspace
-from tests.collect.posting import post_photos
 
 
 @dataclass

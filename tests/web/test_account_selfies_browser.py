@@ -16,9 +16,9 @@ from faceloop.collect.accounts import link_account
 from faceloop.collect.run import add_source
 from faceloop.db.models import Face
 from faceloop.labels.person_ops import create_person
+from faceloop.testing.posts import post_photos
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import init_workspace
-from tests.collect.posting import post_photos
 from tests.web.browsing import serving
 
 SELFIES = 6

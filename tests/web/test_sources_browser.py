@@ -15,9 +15,9 @@ from faceloop.collect.accounts import MIN_LABELLED
 from faceloop.collect.run import add_source
 from faceloop.db.models import Account, Person
 from faceloop.labels.decisions import PERSON, decide
+from faceloop.testing.posts import post_photos, single_face_photos
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import init_workspace, open_workspace
-from tests.collect.posting import post_photos, single_face_photos
 from tests.web.browsing import serving
 
 

@@ -13,8 +13,8 @@ from faceloop.collect.accounts import MIN_LABELLED
 from faceloop.collect.run import add_source
 from faceloop.db.models import Job, Person, Source
 from faceloop.labels.decisions import PERSON, decide
+from faceloop.testing.posts import post_photos, single_face_photos
 from faceloop.workspace.secrets import set_secret
-from tests.collect.posting import post_photos, single_face_photos
 
 
 @pytest.fixture

@@ -53,17 +53,20 @@ Printed for both: actions per labelled face, faces shown per labelled face, labe
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import random
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from faceloop.db.models import Face, FaceLabel, Image, ImageOrigin, Model, Person
+from faceloop.collect.accounts import link_account, suggest_links
+from faceloop.db.models import Account, Face, FaceLabel, Image, ImageOrigin, Model, Person, Post
 from faceloop.grouping.actions import label_group, mark_unknown
 from faceloop.grouping.job import active_cluster_job
 from faceloop.grouping.run import recluster
@@ -306,11 +309,111 @@ def label_as_truth(
         label_faces(ws, [face_id], "person", user_id=user_id, name=who, origin=origin)
 
 
+# ------------------------------------------------------------------ posts and accounts
+
+#: a generated author: each person's own account posts this share of her photos
+OWN_SHARE = 0.6
+#: the rest come from this many fan or hashtag accounts, each posting several people
+FAN_ACCOUNTS = 20
+
+
+def read_posts_csv(path: Path) -> dict[str, str]:
+    """Photo path (resolved) -> author account, from a CSV of `path,account` rows (a header
+    row, if any, is the one whose path is not a file)."""
+    found = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            if len(row) < 2 or not row[0].strip():
+                continue
+            photo = Path(row[0].strip()).expanduser()
+            if not photo.is_absolute():
+                photo = path.parent / photo
+            if photo.exists():
+                found[str(photo.resolve())] = row[1].strip()
+    if not found:
+        raise SimulationError(f"{path}: no row names a photo that exists (path,account)")
+    return found
+
+
+def post_by_accounts(
+    ws: Workspace, authors: dict[str, str] | None = None, *, seed: int = 0
+) -> dict[str, int]:
+    """Give every photo an author account, as collection would: `authors` (photo path ->
+    account), else generated per person folder (her own account `@<folder>` posts OWN_SHARE of
+    her photos, FAN_ACCOUNTS fan accounts the rest, at random). Photos are posted on a paused
+    folder source of their own; the answer is the number of photos posted per account."""
+    from faceloop.collect.run import add_source, set_paused
+    from faceloop.testing.posts import post_photos
+
+    inbox = ws.root / "simulated-posts"
+    inbox.mkdir(exist_ok=True)
+    source = add_source(ws, "folder", str(inbox))
+    set_paused(ws, source.id, True)
+    with ws.reader() as session:
+        rows = session.execute(
+            select(ImageOrigin.image_id, ImageOrigin.path).order_by(ImageOrigin.id)
+        ).all()
+        first_face = {
+            image_id: face_id
+            for image_id, face_id in session.execute(
+                select(Face.image_id, func.min(Face.id)).group_by(Face.image_id)
+            ).all()
+        }
+    chance = random.Random(seed)
+    by_account: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    for image_id, path in rows:
+        if image_id in seen or image_id not in first_face:
+            continue
+        seen.add(image_id)
+        if authors is not None:
+            handle = authors.get(str(Path(path).resolve()))
+            if handle is None:
+                continue
+        elif chance.random() < OWN_SHARE:
+            handle = "@" + Path(path).parent.name
+        else:
+            handle = f"@fan_{chance.randrange(FAN_ACCOUNTS) + 1:02d}"
+        by_account.setdefault(handle, []).append(first_face[image_id])
+    for handle, faces in by_account.items():
+        post_photos(ws, source.id, handle, faces)
+    return {handle: len(faces) for handle, faces in by_account.items()}
+
+
+def account_owners(ws: Workspace, truth: dict[int, str]) -> dict[str, str]:
+    """Handle -> whose own account it is, as the oracle knows it: the person of most of its
+    photos, when that is more than half of them (a fan account is nobody's)."""
+    with ws.reader() as session:
+        rows = session.execute(
+            select(Account.handle, Face.id)
+            .join(Post, Post.account_id == Account.id)
+            .join(ImageOrigin, ImageOrigin.post_id == Post.id)
+            .join(Face, Face.image_id == ImageOrigin.image_id)
+        ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for handle, face_id in rows:
+        who = truth.get(face_id, UNKNOWN)
+        if who != UNKNOWN:
+            per = counts.setdefault(handle, {})
+            per[who] = per.get(who, 0) + 1
+    owners = {}
+    for handle, per in counts.items():
+        who, n = max(per.items(), key=lambda kv: kv[1])
+        if n * 2 > sum(per.values()):
+            owners[handle] = who
+    return owners
+
+
 # ------------------------------------------------------------------ faceloop's workflow
 
 
 def simulate_faceloop(
-    ws: Workspace, truth: dict[int, str], *, page: int, fill: int = FILL
+    ws: Workspace,
+    truth: dict[int, str],
+    *,
+    page: int,
+    fill: int = FILL,
+    owners: dict[str, str] | None = None,
 ) -> Tally:
     """After the app's hooks, the oracle takes the page that names the most faces in one
     action: the mixed confirm page of look-alikes (each face with its own suggested person,
@@ -324,8 +427,13 @@ def simulate_faceloop(
     suggestions; its own confirm pages are not used: on LFW the faces left by then were the
     model's mistakes more often than not.
     The app's hook groups the faces again after `recluster_after` decisions, and sooner once
-    no group is left."""
+    no group is left.
+    With `owners` (photos posted by accounts: handle -> whose own account it is), first of all
+    the oracle links each account the accounts page suggests when it is that person's (1
+    action; a wrong suggestion is dismissed, 1 action, once), and answers the pages of selfies
+    from linked accounts (`confirm_view(mode="page", source="account")`) as any page."""
     tally = Tally.new()
+    dismissed: set[int] = set()
     user = ws.owner_id()
     recluster(ws)
     not_background: set[int] = set()
@@ -358,6 +466,20 @@ def simulate_faceloop(
 
     while True:
         run_hooks(ws, tally, cluster=True)
+        if owners is not None:
+            for link in suggest_links(ws):
+                if link.account_id in dismissed:
+                    continue
+                if owners.get(link.handle) == link.person_name:
+                    link_account(ws, link.account_id, link.person_id, user)
+                    tally.add("accounts: link", 1, 0)
+                else:
+                    dismissed.add(link.account_id)
+                    tally.add("accounts: dismiss", 1, 0)
+            selfies = confirm_view(ws, mode="page", source="account", limit=page)
+            if selfies.items:
+                answer("confirm: account selfies", selfies)
+                continue
         groups = list_groups(ws, limit=1)
         named_next = not groups or groups[0].suggested_person_id is not None
         nearest = mixed("close" if named_next else "sure")
@@ -464,6 +586,14 @@ def report(outcomes: list[Outcome], baseline: Outcome | None) -> str:
         for o in outcomes:
             ratio = baseline.tally.total_actions / max(o.tally.total_actions, 1)
             lines.append(f"{o.name}: {ratio:.1f}x fewer actions than the original workflow")
+    first = outcomes[0] if outcomes else None
+    for o in outcomes[1:]:
+        mine = o.tally.total_actions / max(o.labelled, 1)
+        theirs = first.tally.total_actions / max(first.labelled, 1)
+        lines.append(
+            f"{o.name}: {mine / max(theirs, 1e-9):.2f} of the actions per labelled face of "
+            f"{first.name}"
+        )
     for o in outcomes + ([baseline] if baseline else []):
         parts = ", ".join(
             f"{k} {o.tally.actions[k]:,} ({o.tally.shown.get(k, 0):,} shown)"
@@ -487,15 +617,20 @@ def simulate(
     workers: int | None = None,
     original: bool = True,
     compare_adapt: bool = False,
+    posts: bool = False,
+    authors: dict[str, str] | None = None,
     say: Say = _quiet,
 ) -> tuple[list[Outcome], Outcome | None]:
     """Import (or reuse) the photos, then run faceloop's workflow (and, with compare_adapt,
-    the same without the projection) and the original workflow on fresh copies."""
+    the same without the projection; with posts, the same with every photo posted by an
+    account, `authors` or generated) and the original workflow on fresh copies."""
     cache.mkdir(parents=True, exist_ok=True)
     pristine = cached_import(people, cache, workers, say)
-    runs = [("faceloop", True)] + ([("faceloop, no projection", False)] if compare_adapt else [])
+    runs = [("faceloop", True, False)]
+    runs += [("faceloop, no projection", False, False)] if compare_adapt else []
+    runs += [("faceloop, with accounts", True, True)] if posts else []
     outcomes = []
-    for name, adapt in runs:
+    for name, adapt, with_posts in runs:
         root = fresh_copy(pristine, cache / "run-faceloop")
         set_settings(
             root,
@@ -506,7 +641,12 @@ def simulate(
         started = time.monotonic()
         with open_workspace(root) as ws:
             truth = truth_of(ws)
-            tally = simulate_faceloop(ws, truth, page=page, fill=fill)
+            owners = None
+            if with_posts:
+                posted = post_by_accounts(ws, authors)
+                owners = account_owners(ws, truth)
+                say(f"{sum(posted.values()):,} photos posted by {len(posted)} accounts")
+            tally = simulate_faceloop(ws, truth, page=page, fill=fill, owners=owners)
             outcomes.append(score(ws, truth, name, tally, started))
         say(f"{name}: done in {outcomes[-1].seconds:.0f} s")
     baseline = None
