@@ -100,3 +100,15 @@ def test_a_folder_with_no_person_folders_gets_one_line(tmp_path: Path, capsys) -
     assert (
         capsys.readouterr().err == f"error: no person folder in {tmp_path} has 10 or more photos\n"
     )
+
+
+def test_simulate_labeling_posts_with_a_bad_table_is_one_line(tmp_path: Path, capsys) -> None:
+    script = bench_module("simulate_labeling")
+    table = tmp_path / "posts.csv"
+    table.write_text("path,account\n", encoding="utf-8")
+    argv = [str(DATA / "orl"), "--posts", str(table), "--workspace", str(tmp_path)]
+    assert script.main(argv) == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: {table}: no row names a photo that exists (path,account)\n"
+    )
