@@ -24,11 +24,11 @@ from faceloop.collect.accounts import (
     unlink_account,
 )
 from faceloop.collect.run import add_source
-from faceloop.db.models import Account, Face
+from faceloop.db.models import Account
 from faceloop.labels.activity import activity
 from faceloop.labels.decisions import PERSON, UNKNOWN, decide
 from faceloop.labels.person_ops import PersonOpError, create_person, merge_people, undo_event
-from faceloop.testing.posts import post_photos
+from faceloop.testing.posts import faces_by_image, post_photos
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import Workspace, init_workspace
 
@@ -70,11 +70,7 @@ def setup(tmp_path: Path) -> Setup:
     build_synthetic(ws, faces=400, people=3, labelled_fraction=0, seed=11)
     (tmp_path / "inbox").mkdir()
     source = add_source(ws, "folder", str(tmp_path / "inbox"))
-    with ws.reader() as session:
-        rows = session.execute(select(Face.image_id, Face.id).order_by(Face.id)).all()
-    by_image: dict[int, list[int]] = {}
-    for image_id, face_id in rows:
-        by_image.setdefault(image_id, []).append(face_id)
+    by_image = faces_by_image(ws)
     with ws.transaction() as session:
         aya = create_person(session, "Aya", ws.owner_id())
         mio = create_person(session, "Mio", ws.owner_id())

@@ -10,13 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from faceloop.collect.accounts import link_account
 from faceloop.collect.run import add_source
-from faceloop.db.models import Face
 from faceloop.labels.person_ops import create_person
-from faceloop.testing.posts import post_photos
+from faceloop.testing.posts import faces_by_image, post_photos
 from faceloop.testing.workspace import build_synthetic
 from faceloop.workspace import init_workspace
 from tests.web.browsing import serving
@@ -31,11 +29,7 @@ def server(tmp_path: Path):
         build_synthetic(ws, faces=120, people=3, labelled_fraction=0, seed=5)
         (tmp_path / "inbox").mkdir()
         source = add_source(ws, "folder", str(tmp_path / "inbox"))
-        with ws.reader() as session:
-            rows = session.execute(select(Face.image_id, Face.id).order_by(Face.id)).all()
-        by_image: dict[int, list[int]] = {}
-        for image_id, face_id in rows:
-            by_image.setdefault(image_id, []).append(face_id)
+        by_image = faces_by_image(ws)
         singles = [faces[0] for faces in by_image.values() if len(faces) == 1][:SELFIES]
         account = post_photos(ws, source.id, "@aya_idol@mstdn.jp", singles)
         with ws.transaction() as session:

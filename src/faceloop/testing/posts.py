@@ -74,3 +74,13 @@ def single_face_photos(ws: Workspace, *, labelled: bool | None = None) -> list[i
         elif labelled is False:
             query = query.where(FaceLabel.face_id.is_(None))
         return list(session.scalars(query))
+
+
+def faces_by_image(ws: Workspace) -> dict[int, list[int]]:
+    """Photo id -> its face ids, in face order: tests pick photos of one face or of several."""
+    with ws.reader() as session:
+        rows = session.execute(select(Face.image_id, Face.id).order_by(Face.id)).all()
+    found: dict[int, list[int]] = {}
+    for image_id, face_id in rows:
+        found.setdefault(image_id, []).append(face_id)
+    return found
