@@ -19,6 +19,7 @@ from sqlalchemy import select
 from faceloop.db.models import Account, ImageOrigin, Post
 from faceloop.readmodel import snapshot
 from faceloop.readmodel.state import UNLABELLED
+from faceloop.review.look_alike_queue import skipped_faces
 from faceloop.review.model_guesses import PAGE, Suggestion
 from faceloop.workspace import Workspace
 
@@ -29,7 +30,7 @@ SCORE = 1.0
 @dataclass(frozen=True)
 class AccountPick:
     suggestions: list[Suggestion]
-    #: face id -> where it came from, as the page captions it ("@aya_idol on mstdn.jp")
+    #: face id -> where it came from, as the page captions it ("from @aya_idol@mstdn.jp")
     origins: dict[int, str]
     #: selfies waiting, of everyone
     pending: int
@@ -58,7 +59,7 @@ def account_selfies(
         most = Counter(w[2] for w in waiting).most_common(1)[0][0]
         waiting = [w for w in waiting if w[2] == most]
     person_pending = len(waiting) if (one_person or person_id is not None) else None
-    skipped = {face for skips in state.skips.values() for face in skips}
+    skipped = skipped_faces(ws)
     waiting.sort(key=lambda w: (w[0] in skipped, w[0]))
     chosen = [w for w in waiting if w[0] not in held][:limit]
     return AccountPick(
@@ -69,20 +70,19 @@ def account_selfies(
     )
 
 
-def selfie_counts(ws: Workspace) -> dict[int, int]:
-    """Selfies waiting per person (root ids), for the links to their pages."""
-    return dict(Counter(w[2] for w in _waiting(ws, snapshot(ws))))
-
-
 def _waiting(ws: Workspace, state) -> list[tuple[int, int, int, str]]:
     """(face, image, person, origin) of each unlabelled single face posted by a linked account
-    and not refused as its person."""
+    and not refused as its person. Every confirm page asks, so a workspace with no linked
+    account (most of them, and every one before collection) costs one small query."""
     with ws.reader() as session:
+        linked = session.scalars(select(Account.id).where(Account.person_id.is_not(None))).all()
+        if not linked:
+            return []
         rows = session.execute(
             select(ImageOrigin.image_id, Account.person_id, Account.handle)
             .join(Post, Post.id == ImageOrigin.post_id)
             .join(Account, Account.id == Post.account_id)
-            .where(Account.person_id.is_not(None))
+            .where(Post.account_id.in_(linked))
             .order_by(ImageOrigin.id)
         ).all()
     found: list[tuple[int, int, int, str]] = []
@@ -90,6 +90,7 @@ def _waiting(ws: Workspace, state) -> list[tuple[int, int, int, str]]:
     for image_id, person_id, handle in rows:
         if image_id in seen:
             continue
+        seen.add(image_id)
         positions = state.siblings(image_id)
         if len(positions) != 1:
             continue
@@ -101,6 +102,5 @@ def _waiting(ws: Workspace, state) -> list[tuple[int, int, int, str]]:
         face_id = int(state.face_ids[pos])
         if root in {state.root(p) for p in state.rejects.get(face_id, ())}:
             continue
-        seen.add(image_id)
         found.append((face_id, image_id, root, f"from {handle}"))
     return found

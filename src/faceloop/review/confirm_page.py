@@ -231,12 +231,13 @@ def confirm_view(
     if mode == MIXED:
         return _mixed_view(ws, order, limit, person_id, exclude, source, reach)
     if source in (AUTO, ACCOUNT):
-        selfies = _account_view(ws, mode, order, limit, person_id, exclude)
-        if selfies.items or source == ACCOUNT:
-            return selfies
+        size = min(limit or PAGE, PAGE) if mode == PAGE_MODE else limit or AHEAD
+        pick = account_selfies(ws, person_id=person_id, exclude=exclude, limit=size)
+        if pick.suggestions or source == ACCOUNT:
+            return _account_view(ws, mode, order, pick)
         # the selfies this page already holds still count as waiting
         rest = _other_sources_view(ws, mode, order, limit, person_id, exclude, source, reach)
-        return replace(rest, pending=rest.pending + selfies.pending)
+        return replace(rest, pending=rest.pending + pick.pending)
     return _other_sources_view(ws, mode, order, limit, person_id, exclude, source, reach)
 
 
@@ -361,22 +362,12 @@ def _nearest_view(
     )
 
 
-def _account_view(
-    ws: Workspace,
-    mode: str,
-    order: str,
-    limit: int | None,
-    person_id: int | None,
-    exclude: Collection[int],
-) -> ConfirmView:
+def _account_view(ws: Workspace, mode: str, order: str, pick: AccountPick) -> ConfirmView:
     """Selfies of linked accounts: a page of one person's (the person with the most waiting),
     or one face at a time."""
-    size = min(limit or PAGE, PAGE) if mode == PAGE_MODE else limit or AHEAD
-    pick = account_selfies(ws, person_id=person_id, exclude=exclude, limit=size)
     with ws.reader() as session:
         items = _account_items(session, pick)
         model_id = session.scalar(select(Prediction.model_id).limit(1))
-    reason, message = (None, "") if items else (NOTHING_LEFT, NO_SELFIES)
     view = _view(
         ws,
         mode,
@@ -384,8 +375,7 @@ def _account_view(
         items,
         pick.pending,
         model_id,
-        reason,
-        message,
+        *_why_no_selfies(items),
         pick.person_pending,
         ACCOUNT,
     )
@@ -394,6 +384,10 @@ def _account_view(
         selfies = "selfie" if count == 1 else "selfies"
         view = replace(view, title=f"{count} new {selfies} from {items[0].person_name}'s account")
     return view
+
+
+def _why_no_selfies(items: list[ConfirmItem]) -> tuple[str | None, str]:
+    return (None, "") if items else (NOTHING_LEFT, NO_SELFIES)
 
 
 def _account_items(session: Session, pick: AccountPick) -> list[ConfirmItem]:
@@ -447,7 +441,7 @@ def _mixed_view(
             items += _account_items(session, pick)
             selfies_pending = pick.pending
             if source == ACCOUNT:
-                why = (None, "") if items else (NOTHING_LEFT, NO_SELFIES)
+                why = _why_no_selfies(items)
                 return _view(ws, MIXED, order, items, pick.pending, model_id, *why, source=ACCOUNT)
         if threshold is not None:
             items += guesses(size - len(items), skipped=source == MODEL)

@@ -65,7 +65,7 @@ def nearest_pick(
     first ("uncertain"); mixed mode: the same, nearest first whatever the order. `exclude`
     leaves out faces the page already holds."""
     found = nearest_people(ws, radius=radius)
-    skipped = _skipped(ws)
+    skipped = skipped_faces(ws)
     if mode == ConfirmMode.PAGE:
         size = min(limit, PAGE)
         page = None
@@ -119,7 +119,7 @@ def nearest_pick(
     return NearestPick(suggestions, len(found.face_ids), None)
 
 
-def _skipped(ws: Workspace) -> set[int]:
+def skipped_faces(ws: Workspace) -> set[int]:
     """Faces anyone skipped (and did not take the skip back)."""
     state = snapshot(ws)
     return {face for skips in state.skips.values() for face in skips}

@@ -88,7 +88,7 @@ function chanceText(item) {
 // 1 - its own distance to the nearest labelled face of the person its group looks like
 const distance = (score) => (1 - score).toFixed(2);
 const sourceOf = (unit, item) => item.source || unit.source;
-const isDistance = (unit, item) => !['model', 'account'].includes(sourceOf(unit, item));
+const isDistance = (unit, item) => sourceOf(unit, item) !== 'model';
 const scoreText = (unit, item) => {
   if (sourceOf(unit, item) === 'account') return 'selfie';
   return isDistance(unit, item) ? distance(item.score) : percent(item.score);
