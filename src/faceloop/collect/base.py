@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from faceloop.collect.fetch import Fetcher
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
 
 class SourceError(Exception):
     """A source cannot be added or read; the message says why in words, and what to do."""
+
+
+def site_address(value: str, what: str, example: str) -> str:
+    """`scheme://host[:port]` of a server given as a host or a URL (https when none is said);
+    `what` and `example` name it in the error ("an instance", "https://mstdn.jp")."""
+    url = value if "://" in value else f"https://{value}"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise SourceError(f"{value!r} is not {what} address ({example})")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)

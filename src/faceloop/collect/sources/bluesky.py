@@ -25,7 +25,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from faceloop.collect.base import FetchedPost, ImageLink, Page, SourceContext, SourceError
+from faceloop.collect.base import (
+    FetchedPost,
+    ImageLink,
+    Page,
+    SourceContext,
+    SourceError,
+    site_address,
+)
 from faceloop.collect.fetch import Fetched, FetchError, utc_datetime
 
 PAGE = 100
@@ -37,14 +44,6 @@ IMAGES = "app.bsky.embed.images#view"
 WITH_MEDIA = "app.bsky.embed.recordWithMedia#view"
 _HANDLE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$")
-
-
-def _address(value: str, what: str) -> str:
-    url = value if "://" in value else f"https://{value}"
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise SourceError(f"{value!r} is not a {what} address ({SERVICE})")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _actor(value: str, what: str) -> str:
@@ -124,8 +123,12 @@ class Bluesky:
         if backfill < 1:
             raise SourceError("--backfill is the number of posts a first run reads (1 or more)")
         found: dict[str, Any] = {
-            "appview": _address(str(options.get("appview") or APPVIEW), "Bluesky AppView"),
-            "service": _address(str(options.get("service") or SERVICE), "Bluesky service"),
+            "appview": site_address(
+                str(options.get("appview") or APPVIEW), "a Bluesky AppView", SERVICE
+            ),
+            "service": site_address(
+                str(options.get("service") or SERVICE), "a Bluesky service", SERVICE
+            ),
             "backfill": backfill,
         }
         login = options.get("login")

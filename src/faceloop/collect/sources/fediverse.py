@@ -9,18 +9,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from faceloop.collect.base import FetchedPost, Page, SourceError
+from faceloop.collect.base import FetchedPost, Page, SourceError, site_address
 
 Items = list[dict[str, Any]]
 
 
 def instance_address(target: str, example: str) -> str:
-    """`scheme://host[:port]` of an instance given as a host or a URL; https when none is said."""
-    url = target if "://" in target else f"https://{target}"
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise SourceError(f"{target!r} is not an instance address ({example})")
-    return f"{parts.scheme}://{parts.netloc}"
+    return site_address(target, "an instance", example)
 
 
 def tag_or_account(
